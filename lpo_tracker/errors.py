@@ -1,0 +1,27 @@
+"""The one family of domain errors.
+
+Services raise these with a message a user can act on; views turn them into form errors or
+messages (never a 500), the admin into an error message, commands into a non-zero exit.
+"""
+
+from __future__ import annotations
+
+
+class RuleViolation(Exception):
+    """A business rule refused the operation. `code` is stable for tests and the API."""
+
+    def __init__(self, message: str, *, code: str = "rule_violation") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidTransition(RuleViolation):
+    """The task is not in a state that allows this step (often: someone else got there first)."""
+
+
+class NotEligible(RuleViolation):
+    """The user may see the object but may not perform this act on it."""

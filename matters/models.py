@@ -1,0 +1,472 @@
+"""Clients, matters, who may see them, engagements of vendors, and tasks.
+
+The task state machine is declared here (`TaskStatus`, `TASK_TRANSITIONS`) and enforced three
+times: by the services that are the only code that moves a task, by `Task.save()` refusing an
+illegal change, and by the database (a check constraint and a trigger, see
+supervision/migrations) refusing an approved or delivered task without its sign-off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from lpo_tracker.errors import InvalidTransition
+from lpo_tracker.fields import TIME_ZONE_CHOICES, Priority, TaskType
+
+
+def _default_time_zone() -> str:
+    return str(settings.FIRM_TIME_ZONE)
+
+
+class Client(models.Model):
+    name = models.CharField(max_length=250, unique=True)
+    code = models.SlugField(max_length=20, unique=True, help_text="Short billing code")
+    industry = models.CharField(max_length=120, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartyRole(models.TextChoices):
+    CLIENT_AFFILIATE = "client_affiliate", "Client affiliate"
+    ADVERSE = "adverse", "Adverse party"
+    ADVERSE_COUNSEL = "adverse_counsel", "Adverse counsel"
+    CO_PARTY = "co_party", "Co-party"
+    RELATED = "related", "Related party"
+
+
+class Party(models.Model):
+    """A person or entity whose involvement matters for conflict checks."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="parties")
+    matter = models.ForeignKey(
+        "Matter",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parties",
+        help_text="Empty for parties related to the client on every matter.",
+    )
+    name = models.CharField(max_length=250, db_index=True)
+    role = models.CharField(max_length=20, choices=PartyRole.choices)
+    notes = models.CharField(max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "parties"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"
+
+
+class PracticeArea(models.TextChoices):
+    LITIGATION = "litigation", "Litigation"
+    CORPORATE = "corporate", "Corporate / M&A"
+    IP = "ip", "Intellectual property"
+    EMPLOYMENT = "employment", "Employment"
+    REGULATORY = "regulatory", "Regulatory & compliance"
+    REAL_ESTATE = "real_estate", "Real estate"
+    FINANCE = "finance", "Banking & finance"
+
+
+class MatterStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ON_HOLD = "on_hold", "On hold"
+    CLOSED = "closed", "Closed"
+
+
+class Matter(models.Model):
+    number = models.CharField(max_length=20, unique=True, help_text="e.g. 2026-0042")
+    title = models.CharField(max_length=250)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="matters")
+    practice_area = models.CharField(max_length=20, choices=PracticeArea.choices)
+    description = models.TextField(blank=True)
+    responsible_attorney = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="responsible_for"
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="MatterMembership",
+        through_fields=("matter", "user"),
+        related_name="matter_memberships",
+        blank=True,
+    )
+    time_zone = models.CharField(
+        max_length=64, choices=TIME_ZONE_CHOICES, default=_default_time_zone
+    )
+    holiday_country = models.CharField(max_length=2, blank=True, help_text="Empty: firm default")
+    holiday_subdivision = models.CharField(max_length=10, blank=True)
+    budget = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    client_consent_required = models.BooleanField(
+        default=True,
+        help_text="Confidential information leaves the firm only with the client's "
+        "recorded informed consent (ABA Formal Opinion 08-451, Model Rule 1.6).",
+    )
+    status = models.CharField(max_length=10, choices=MatterStatus.choices, default="open")
+    opened_on = models.DateField(default=timezone.localdate)
+    closed_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_on", "-number"]
+        permissions = [("supervise_matter", "Supervise outsourced work and sign it off")]
+        constraints = [
+            models.CheckConstraint(condition=Q(budget__gte=0), name="matter_budget_non_negative"),
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=models.F("opened_on")),
+                name="matter_closed_after_opened",
+                violation_error_message="A matter cannot close before it opened.",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__regex=r"^[0-9]{4}-[0-9]{4,}$"),
+                name="matter_number_format",
+                violation_error_message="Matter numbers look like 2026-0042.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "client"], name="matter_status_client_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class MatterUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign-key permission rows (STACK.md: an index scan, not the generic table)."""
+
+    content_object = models.ForeignKey(Matter, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "permission"], name="matter_uperm_user_idx")]
+
+
+class MatterGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Matter, on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        pass
+
+
+class MatterRole(models.TextChoices):
+    TEAM = "team", "Team member"
+    SUPERVISING_ATTORNEY = "supervising_attorney", "Supervising attorney"
+
+
+class MatterMembership(models.Model):
+    """Who works on a matter and in which role. The role's permissions are granted by
+    `matters.services.matter_member_add`, which keeps this row and the grants together."""
+
+    matter = models.ForeignKey(Matter, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    role = models.CharField(max_length=30, choices=MatterRole.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["matter", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["matter", "user", "role"], name="uniq_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} on {self.matter.number}"
+
+
+class EthicalWall(models.Model):
+    """A user screened from a matter. A wall beats every grant (Model Rules 1.7, 1.10)."""
+
+    matter = models.ForeignKey(Matter, on_delete=models.CASCADE, related_name="walls")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["matter", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["matter", "user"], name="uniq_wall")]
+
+    def __str__(self) -> str:
+        return f"{self.user} screened from {self.matter.number}"
+
+
+class ConflictCheckStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CLEARED = "cleared", "Cleared"
+    FLAGGED = "flagged", "Flagged"
+
+
+class EngagementStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed"
+
+
+def consent_upload_to(instance: Engagement, filename: str) -> str:
+    return f"consent/{instance.matter_id}/{uuid.uuid4().hex}"
+
+
+class Engagement(models.Model):
+    """A vendor engaged on a matter: the conflict check, the client's consent and the budget."""
+
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="engagements")
+    vendor = models.ForeignKey(
+        "vendors.Vendor", on_delete=models.PROTECT, related_name="engagements"
+    )
+    scope = models.TextField()
+    rate_card = models.ForeignKey(
+        "vendors.RateCard", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    budget_cap = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    status = models.CharField(
+        max_length=10, choices=EngagementStatus.choices, default=EngagementStatus.ACTIVE
+    )
+    conflict_check_status = models.CharField(
+        max_length=10, choices=ConflictCheckStatus.choices, default=ConflictCheckStatus.PENDING
+    )
+    conflict_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    conflict_checked_at = models.DateTimeField(null=True, blank=True)
+    conflict_notes = models.TextField(blank=True)
+    consent_given_by = models.CharField(
+        max_length=200, blank=True, help_text="The client representative who consented"
+    )
+    consent_given_on = models.DateField(null=True, blank=True)
+    consent_scope = models.TextField(blank=True)
+    consent_evidence = models.FileField(upload_to=consent_upload_to, blank=True)
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["matter", "vendor"]
+        constraints = [
+            models.UniqueConstraint(fields=["matter", "vendor"], name="uniq_engagement"),
+            models.CheckConstraint(
+                condition=Q(budget_cap__gte=0), name="engagement_budget_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(conflict_check_status="pending")
+                | (Q(conflict_checked_by__isnull=False) & Q(conflict_checked_at__isnull=False)),
+                name="engagement_conflict_check_recorded",
+                violation_error_message="A conflict check result needs who and when.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.matter.number} × {self.vendor}"
+
+    @property
+    def has_client_consent(self) -> bool:
+        return bool(self.consent_given_by and self.consent_given_on)
+
+
+class TaskStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ASSIGNED = "assigned", "Assigned"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+S = TaskStatus
+# Every legal move of a task. The services are the only code that performs them; this table
+# is what Task.save() and the tests check against.
+TASK_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (S.DRAFT, S.ASSIGNED),
+        (S.ASSIGNED, S.ASSIGNED),  # reassignment to another engagement
+        (S.ASSIGNED, S.IN_PROGRESS),
+        (S.IN_PROGRESS, S.ASSIGNED),  # reassignment
+        (S.IN_PROGRESS, S.SUBMITTED),
+        (S.SUBMITTED, S.IN_REVIEW),
+        (S.SUBMITTED, S.SUBMITTED),  # a newer version before review starts
+        (S.IN_REVIEW, S.SUBMITTED),  # a newer version during review: review starts over
+        (S.IN_REVIEW, S.CHANGES_REQUESTED),
+        (S.IN_REVIEW, S.APPROVED),
+        (S.CHANGES_REQUESTED, S.IN_PROGRESS),
+        (S.CHANGES_REQUESTED, S.SUBMITTED),
+        (S.CHANGES_REQUESTED, S.ASSIGNED),  # reassignment
+        (S.APPROVED, S.SUBMITTED),  # a newer version never inherits the approval
+        (S.APPROVED, S.DELIVERED),
+    }
+    | {(state, S.CANCELLED) for state in (S.DRAFT, S.ASSIGNED, S.IN_PROGRESS, S.SUBMITTED,
+                                            S.IN_REVIEW, S.CHANGES_REQUESTED)}
+)
+OPEN_STATES = (S.ASSIGNED, S.IN_PROGRESS, S.SUBMITTED, S.IN_REVIEW, S.CHANGES_REQUESTED)
+WITH_VENDOR_STATES = (S.ASSIGNED, S.IN_PROGRESS, S.CHANGES_REQUESTED)
+AWAITING_REVIEW_STATES = (S.SUBMITTED, S.IN_REVIEW)
+SIGNED_STATES = (S.APPROVED, S.DELIVERED)
+
+
+class TaskQuerySet(models.QuerySet["Task"]):
+    def open(self) -> TaskQuerySet:
+        return self.filter(status__in=OPEN_STATES)
+
+    def awaiting_review(self) -> TaskQuerySet:
+        return self.filter(status__in=AWAITING_REVIEW_STATES)
+
+    def sla_overdue(self, *, now: dt.datetime) -> TaskQuerySet:
+        return self.filter(status__in=WITH_VENDOR_STATES, sla_due_at__lt=now)
+
+    def sla_due_before(self, *, moment: dt.datetime) -> TaskQuerySet:
+        return self.filter(status__in=WITH_VENDOR_STATES, sla_due_at__lte=moment)
+
+    def review_overdue(self, *, now: dt.datetime) -> TaskQuerySet:
+        return self.filter(status__in=AWAITING_REVIEW_STATES, review_due_at__lt=now)
+
+
+class Task(models.Model):
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="tasks")
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+    )
+    title = models.CharField(max_length=250)
+    task_type = models.CharField(max_length=30, choices=TaskType.choices)
+    requires_legal_judgment = models.BooleanField(
+        default=True,
+        help_text="Work that calls for legal judgment is reviewed by a supervising attorney "
+        "before anyone relies on it (Model Rules 5.3, 5.5).",
+    )
+    instructions = models.TextField(blank=True, help_text="Shared with the vendor")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    estimated_hours = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0")
+    )
+    actual_hours = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    document_count = models.PositiveIntegerField(default=0)
+    sla_due_at = models.DateTimeField(null=True, blank=True, help_text="Vendor delivery SLA")
+    review_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="Supervising attorney's review window closes"
+    )
+    status = models.CharField(
+        max_length=20, choices=TaskStatus.choices, default=TaskStatus.DRAFT, editable=False
+    )
+    approved_signoff = models.OneToOneField(
+        "supervision.SignOff",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancel_reason = models.TextField(blank=True, editable=False)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sla_due_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=SIGNED_STATES) | Q(approved_signoff__isnull=False),
+                name="task_signed_states_need_signoff",
+                violation_error_message="An approved or delivered task needs an attorney's "
+                "sign-off.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(status="cancelled") | Q(engagement__isnull=False),
+                name="task_assigned_needs_engagement",
+            ),
+            models.CheckConstraint(
+                condition=Q(estimated_hours__gte=0) & Q(actual_hours__gte=0),
+                name="task_effort_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "sla_due_at"], name="task_status_sla_idx"),
+            models.Index(fields=["status", "review_due_at"], name="task_status_review_idx"),
+            models.Index(fields=["matter", "status"], name="task_matter_status_idx"),
+            models.Index(fields=["engagement", "status"], name="task_engagement_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Task:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse, before the database has to, any change the state machine does not allow."""
+        loaded = getattr(self, "_loaded_status", None)
+        if self._state.adding and self.status != TaskStatus.DRAFT:
+            raise InvalidTransition("A new task starts as a draft.", code="task_not_draft")
+        if loaded is not None and loaded != self.status:
+            if (loaded, self.status) not in TASK_TRANSITIONS:
+                raise InvalidTransition(
+                    f"A task cannot move from {loaded} to {self.status}.", code="illegal_move"
+                )
+        if self.status in SIGNED_STATES and self.approved_signoff_id is None:
+            raise InvalidTransition(
+                "Only an eligible attorney's sign-off can approve a task.", code="no_signoff"
+            )
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+
+class DueDateKind(models.TextChoices):
+    SLA = "sla", "Vendor delivery SLA"
+    REVIEW = "review", "Review window"
+
+
+class TaskDueDateChange(models.Model):
+    """History of every change to a due instant: the original is never lost."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="due_date_changes")
+    kind = models.CharField(max_length=10, choices=DueDateKind.choices)
+    old_value = models.DateTimeField(null=True, blank=True)
+    new_value = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["task", "changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.kind}: {self.old_value} → {self.new_value}"

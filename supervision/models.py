@@ -1,0 +1,364 @@
+"""Attorneys, work product, reviews and sign-offs, SLA policies, reminders and notifications.
+
+Submissions and sign-offs are evidence: the database refuses UPDATE and DELETE on both
+(triggers in migration 0002), and the task trigger there refuses an approved or delivered
+task unless its sign-off belongs to it and covers its latest version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from lpo_tracker.fields import Priority, TaskType
+
+
+class AttorneyProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attorney_profile"
+    )
+    title = models.CharField(max_length=120, blank=True, help_text="e.g. Partner, Senior Associate")
+    is_partner = models.BooleanField(default=False)
+    office = models.CharField(max_length=120, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name"]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class BarStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    SUSPENDED = "suspended", "Suspended"
+    RETIRED = "retired", "Retired"
+    DISBARRED = "disbarred", "Disbarred"
+
+
+class BarAdmissionQuerySet(models.QuerySet["BarAdmission"]):
+    def active_on(self, day: dt.date) -> BarAdmissionQuerySet:
+        return self.filter(status=BarStatus.ACTIVE, admitted_on__lte=day).filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gte=day)
+        )
+
+
+class BarAdmission(models.Model):
+    attorney = models.ForeignKey(
+        AttorneyProfile, on_delete=models.CASCADE, related_name="bar_admissions"
+    )
+    jurisdiction = models.CharField(max_length=80, help_text="e.g. New York, England & Wales")
+    number = models.CharField(max_length=40)
+    status = models.CharField(max_length=12, choices=BarStatus.choices, default=BarStatus.ACTIVE)
+    admitted_on = models.DateField()
+    expires_on = models.DateField(
+        null=True, blank=True, help_text="Registration renewal date, where the bar has one"
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BarAdmissionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["attorney", "jurisdiction"]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "number"], name="uniq_bar_number"),
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gte=models.F("admitted_on")),
+                name="bar_admission_valid_range",
+                violation_error_message="A bar admission cannot expire before it was granted.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction} #{self.number} ({self.get_status_display()})"
+
+    def is_active_on(self, day: dt.date) -> bool:
+        return (
+            self.status == BarStatus.ACTIVE
+            and self.admitted_on <= day
+            and (self.expires_on is None or self.expires_on >= day)
+        )
+
+
+def submission_upload_to(instance: Submission, filename: str) -> str:
+    # Random, non-guessable path under private storage; never derived from user input.
+    return f"work-product/{instance.task_id}/{uuid.uuid4().hex}"
+
+
+class Submission(models.Model):
+    """One immutable version of a task's work product."""
+
+    task = models.ForeignKey("matters.Task", on_delete=models.PROTECT, related_name="submissions")
+    version = models.PositiveIntegerField()
+    file = models.FileField(upload_to=submission_upload_to, max_length=200)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    note = models.TextField(blank=True, help_text="What changed in this version")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["task", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "version"], name="uniq_submission_version"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="submission_version_positive"),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="submission_sha256_hex"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} v{self.version}"
+
+
+class ReviewDecision(models.TextChoices):
+    PENDING = "pending", "In review"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    SUPERSEDED = "superseded", "Superseded by a newer version"
+
+
+class Review(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    decision = models.CharField(
+        max_length=20, choices=ReviewDecision.choices, default=ReviewDecision.PENDING
+    )
+    comments = models.TextField(blank=True, help_text="Shown to the vendor")
+    internal_notes = models.TextField(blank=True, help_text="Firm only; never shown to vendors")
+    started_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["submission", "started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decision="changes_requested") | ~Q(comments=""),
+                name="review_changes_need_comments",
+                violation_error_message="Say what must change.",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="pending") | Q(decided_at__isnull=False),
+                name="review_decided_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.submission} by {self.reviewer}: {self.get_decision_display()}"
+
+
+class SignOff(models.Model):
+    """An attorney's attestation that one exact version was reviewed and may be relied on."""
+
+    task = models.ForeignKey("matters.Task", on_delete=models.PROTECT, related_name="signoffs")
+    submission = models.OneToOneField(
+        Submission, on_delete=models.PROTECT, related_name="signoff"
+    )
+    review = models.OneToOneField(Review, on_delete=models.PROTECT, related_name="signoff")
+    attorney = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signoffs"
+    )
+    bar_admission = models.ForeignKey(
+        BarAdmission, on_delete=models.PROTECT, related_name="signoffs"
+    )
+    attestation_text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-signed_at"]
+        verbose_name = "sign-off"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="signoff_sha256_hex"
+            ),
+            models.CheckConstraint(
+                condition=~Q(attestation_text=""), name="signoff_attestation_present"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sign-off of {self.submission} by {self.attorney}"
+
+
+class SlaPolicy(models.Model):
+    """Turnaround, review window, reminder thresholds and the escalation ladder, as data.
+
+    The most specific policy wins: (task type, priority), then (task type, any priority),
+    then (any type, priority), then the default (both empty).
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    task_type = models.CharField(max_length=30, choices=TaskType.choices, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, blank=True)
+    turnaround_business_hours = models.PositiveIntegerField(default=40)
+    review_window_business_hours = models.PositiveIntegerField(default=16)
+    # Business hours relative to the deadline: negative = before, 0 = at, positive = after.
+    reminder_offsets_hours = models.JSONField(default=list, blank=True)
+    escalate_to_responsible_after_hours = models.PositiveIntegerField(default=8)
+    escalate_to_partner_after_hours = models.PositiveIntegerField(default=24)
+    escalation_partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The named partner or general counsel at the top of the ladder",
+    )
+    business_day_start_hour = models.PositiveSmallIntegerField(default=9)
+    business_day_end_hour = models.PositiveSmallIntegerField(default=18)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["task_type", "priority", "name"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task_type", "priority"],
+                condition=Q(is_active=True),
+                name="uniq_active_policy_scope",
+            ),
+            models.CheckConstraint(
+                condition=Q(business_day_end_hour__gt=models.F("business_day_start_hour"))
+                & Q(business_day_end_hour__lte=24),
+                name="policy_business_day_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalate_to_partner_after_hours__gte=models.F(
+                    "escalate_to_responsible_after_hours"
+                )),
+                name="policy_escalation_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FirmHoliday(models.Model):
+    """A day off that the `holidays` package does not know (office closure, firm retreat)."""
+
+    country = models.CharField(max_length=2, help_text="ISO code; empty applies everywhere", blank=True)
+    day = models.DateField()
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["country", "day"], name="uniq_firm_holiday")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"
+
+
+class ReminderKind(models.TextChoices):
+    REVIEW_WAITING = "review_waiting", "Review waiting"
+    REVIEW_DUE_SOON = "review_due_soon", "Review due soon"
+    REVIEW_OVERDUE = "review_overdue", "Review overdue"
+    REVIEW_ESCALATED = "review_escalated", "Review escalated"
+    TASK_DUE_SOON = "task_due_soon", "Task due soon"
+    TASK_OVERDUE = "task_overdue", "Task overdue"
+    DILIGENCE_EXPIRING = "diligence_expiring", "Due diligence expiring"
+    BUDGET_THRESHOLD = "budget_threshold", "Budget threshold reached"
+
+
+class ReminderRecord(models.Model):
+    """One reminder, recorded under its unique key before it counts as sent."""
+
+    kind = models.CharField(max_length=30, choices=ReminderKind.choices)
+    object_type = models.CharField(max_length=60)
+    object_id = models.BigIntegerField()
+    # Distinguishes e.g. "24 h before" from "at deadline", or version 2 from version 3.
+    threshold = models.CharField(max_length=60)
+    recipients = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_type", "object_id", "kind", "threshold"], name="uniq_reminder_key"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(sent_at__isnull=True), name="reminder_unsent_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_type}:{self.object_id} @{self.threshold}"
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    reminder = models.ForeignKey(
+        ReminderRecord, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=ReminderKind.choices)
+    subject = models.CharField(max_length=250)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "reminder"], name="uniq_notification_per_reminder"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class DeliveryPreference(models.TextChoices):
+    IMMEDIATE = "immediate", "Each reminder as it happens"
+    DAILY_DIGEST = "daily_digest", "One daily digest"
+
+
+class NotificationSettings(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    email_delivery = models.CharField(
+        max_length=20, choices=DeliveryPreference.choices, default=DeliveryPreference.IMMEDIATE
+    )
+    digest_hour = models.PositiveSmallIntegerField(default=7, help_text="Local hour, 0–23")
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(digest_hour__lte=23), name="digest_hour_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_email_delivery_display()}"
