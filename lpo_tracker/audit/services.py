@@ -6,6 +6,7 @@ event and the change commit or roll back together.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
@@ -35,7 +36,7 @@ def _normalise(value: Any) -> Any:
 def _event_hash(event: AuditEvent) -> str:
     payload = {
         "prev": event.prev_hash,
-        "at": event.occurred_at.astimezone(timezone.UTC).isoformat(),
+        "at": event.occurred_at.astimezone(dt.UTC).isoformat(),
         "actor": event.actor_id,
         "actor_label": event.actor_label,
         "action": event.action,

@@ -1,0 +1,130 @@
+"""Reads scoped to the asking user: object permissions (django-guardian, direct foreign-key
+tables) and ethical walls. A wall beats every grant. An object the user may not see is a 404
+for them, indistinguishable from one that does not exist.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from matters.models import (
+    EthicalWall,
+    Matter,
+    MatterGroupObjectPermission,
+    MatterUserObjectPermission,
+    Task,
+    TaskStatus,
+)
+from vendors.models import VendorUser
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+VIEW = "view_matter"
+CHANGE = "change_matter"
+SUPERVISE = "supervise_matter"
+
+
+def vendor_of(user: AnyUser) -> VendorUser | None:
+    """The user's active vendor membership, or None for firm staff."""
+    if not user.is_authenticated:
+        return None
+    try:
+        membership: VendorUser = user.vendor_membership  # type: ignore[union-attr]
+    except VendorUser.DoesNotExist:
+        return None
+    return membership if membership.is_active else None
+
+
+def is_vendor_user(user: AnyUser) -> bool:
+    return user.is_authenticated and VendorUser.objects.filter(user_id=user.pk).exists()
+
+
+def _granted(user: AnyUser, codename: str) -> Q:
+    """Matters on which `user` holds `codename`, directly or through a group."""
+    direct = MatterUserObjectPermission.objects.filter(
+        user_id=user.pk, permission__codename=codename, content_object_id=OuterRef("pk")
+    )
+    via_group = MatterGroupObjectPermission.objects.filter(
+        group__user__id=user.pk, permission__codename=codename, content_object_id=OuterRef("pk")
+    )
+    return Q(Exists(direct)) | Q(Exists(via_group))
+
+
+def _walled(user: AnyUser) -> Exists:
+    return Exists(EthicalWall.objects.filter(matter_id=OuterRef("pk"), user_id=user.pk))
+
+
+def matters_with_perm(user: AnyUser, codename: str = VIEW) -> QuerySet[Matter]:
+    """Matters where the user holds `codename` and is not screened.
+
+    Vendor users never hold matter permissions: they reach tasks, not matters.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Matter.objects.none()
+    return Matter.objects.filter(_granted(user, codename)).exclude(_walled(user))
+
+
+def matters_visible_to(user: AnyUser) -> QuerySet[Matter]:
+    return matters_with_perm(user, VIEW).select_related("client", "responsible_attorney")
+
+
+def user_has_matter_perm(user: AnyUser, matter: Matter, codename: str) -> bool:
+    return matters_with_perm(user, codename).filter(pk=matter.pk).exists()
+
+
+def is_screened(user: AnyUser, matter: Matter) -> bool:
+    return EthicalWall.objects.filter(matter=matter, user_id=user.pk).exists()
+
+
+def get_matter_for(user: AnyUser, pk: int, *, perm: str = VIEW) -> Matter:
+    """The matter if the user may see it (404 otherwise) and holds `perm` (403 otherwise)."""
+    matter = matters_visible_to(user).filter(pk=pk).first()
+    if matter is None:
+        raise Http404("No such matter.")
+    if perm != VIEW and not user_has_matter_perm(user, matter, perm):
+        raise PermissionDenied("You may see this matter but not do that.")
+    return matter
+
+
+def tasks_visible_to(user: AnyUser) -> QuerySet[Task]:
+    """Firm staff: tasks of matters they may see. Vendor users: their own vendor's tasks once
+    assigned (a draft is internal to the firm). Everyone else: nothing."""
+    base = Task.objects.select_related("matter", "matter__client", "engagement__vendor")
+    membership = vendor_of(user)
+    if membership is not None:
+        return base.filter(engagement__vendor_id=membership.vendor_id).exclude(
+            status=TaskStatus.DRAFT
+        )
+    if is_vendor_user(user):  # an inactive vendor membership sees nothing
+        return Task.objects.none()
+    return base.filter(matter__in=matters_with_perm(user, VIEW).values("pk"))
+
+
+def get_task_for(user: AnyUser, pk: int) -> Task:
+    task = tasks_visible_to(user).filter(pk=pk).first()
+    if task is None:
+        raise Http404("No such task.")
+    return task
+
+
+def users_with_matter_perm(matter: Matter, codename: str) -> QuerySet[AbstractBaseUser]:
+    """Users (not screened, active) who hold `codename` on the matter."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    direct = MatterUserObjectPermission.objects.filter(
+        content_object=matter, permission__codename=codename, user_id=OuterRef("pk")
+    )
+    via_group = MatterGroupObjectPermission.objects.filter(
+        content_object=matter, permission__codename=codename, group__user=OuterRef("pk")
+    )
+    walled = EthicalWall.objects.filter(matter=matter, user_id=OuterRef("pk"))
+    return (
+        user_model.objects.filter(is_active=True)
+        .filter(Q(Exists(direct)) | Q(Exists(via_group)))
+        .exclude(Exists(walled))
+        .order_by("last_name", "first_name", "username")
+    )

@@ -1,0 +1,568 @@
+"""Every write on matters, their people and their tasks up to submission.
+
+Each service runs in one transaction, checks who is asking and the state it starts from,
+writes, and records its audit event in the same transaction. Task moves lock the task row
+(`select_for_update`), so two people acting at once are serialised and the second one gets
+a clear error instead of a lost update. From the first submission on, the task's moves
+belong to `supervision.services`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from lpo_tracker.audit.services import audit_record
+from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
+from matters.models import (
+    Client,
+    ConflictCheckStatus,
+    DueDateKind,
+    Engagement,
+    EngagementStatus,
+    EthicalWall,
+    Matter,
+    MatterMembership,
+    MatterRole,
+    MatterStatus,
+    Task,
+    TaskDueDateChange,
+    TaskStatus,
+)
+from matters.selectors import (
+    CHANGE,
+    SUPERVISE,
+    VIEW,
+    is_screened,
+    is_vendor_user,
+    user_has_matter_perm,
+    vendor_of,
+)
+from vendors.models import Vendor
+from vendors.services import vendor_assignment_blockers
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    MatterRole.TEAM: (VIEW, CHANGE),
+    MatterRole.SUPERVISING_ATTORNEY: (VIEW, SUPERVISE),
+}
+
+
+def _validated(instance: Any, *, exclude: list[str] | None = None) -> None:
+    """full_clean() with the model's message turned into a RuleViolation."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise RuleViolation("; ".join(exc.messages), code="invalid") from exc
+
+
+def _require_matter_perm(actor: AnyUser, matter: Matter, codename: str, doing: str) -> None:
+    if not user_has_matter_perm(actor, matter, codename):
+        raise NotEligible(f"You are not allowed to {doing} on matter {matter.number}.",
+                          code="forbidden")
+
+
+def _require_firm_admin(actor: AnyUser, doing: str) -> None:
+    """Grants and walls are for the firm's risk/IT administrators (Django's model perms)."""
+    if not (actor.is_authenticated and actor.has_perm("matters.change_matter")):
+        raise NotEligible(f"Only a firm administrator may {doing}.", code="forbidden")
+
+
+# --- Matters, people, walls ---------------------------------------------------------------
+
+
+def _next_matter_number(year: int) -> str:
+    last = (
+        Matter.objects.filter(number__startswith=f"{year}-")
+        .aggregate(last=Max("number"))["last"]
+    )
+    sequence = int(last.split("-")[1]) + 1 if last else 1
+    return f"{year}-{sequence:04d}"
+
+
+def matter_create(
+    *,
+    actor: AbstractBaseUser,
+    client: Client,
+    title: str,
+    practice_area: str,
+    responsible_attorney: AbstractBaseUser,
+    **fields: Any,
+) -> Matter:
+    """Open a matter with the next number of the year; its responsible attorney supervises it.
+
+    1. Allocate the number (retry if another writer took it first).
+    2. Create the matter and grant the responsible attorney view and supervise.
+    """
+    if not actor.has_perm("matters.add_matter"):
+        raise NotEligible("Only firm staff allowed to open matters may do so.", code="forbidden")
+    for _attempt in range(5):
+        number = _next_matter_number(timezone.localdate().year)
+        try:
+            with transaction.atomic():
+                matter = Matter(
+                    number=number,
+                    client=client,
+                    title=title,
+                    practice_area=practice_area,
+                    responsible_attorney=responsible_attorney,
+                    **fields,
+                )
+                _validated(matter, exclude=["number"])
+                matter.save()
+                audit_record(
+                    actor=actor,
+                    action="matter.created",
+                    obj=matter,
+                    matter_id=matter.pk,
+                    after={"number": matter.number, "title": title, "client": client.pk},
+                )
+                matter_member_add(
+                    actor=actor,
+                    matter=matter,
+                    user=responsible_attorney,
+                    role=MatterRole.SUPERVISING_ATTORNEY,
+                    _skip_admin_check=True,
+                )
+                return matter
+        except IntegrityError:
+            # Another writer took this number between our read and insert: take the next.
+            if not Matter.objects.filter(number=number).exists():
+                raise
+    raise RuleViolation("Could not allocate a matter number; try again.", code="busy")
+
+
+@transaction.atomic
+def permission_grant(
+    *, actor: AnyUser | None, matter: Matter, user: AbstractBaseUser, codename: str
+) -> None:
+    """Grant one object permission; audited. Screened and vendor users cannot be granted."""
+    if codename not in (VIEW, CHANGE, SUPERVISE):
+        raise RuleViolation(f"Unknown matter permission {codename!r}.", code="invalid")
+    if is_screened(user, matter):
+        raise RuleViolation(
+            f"{user} is screened from {matter.number}; remove the wall first.", code="screened"
+        )
+    if is_vendor_user(user):
+        raise RuleViolation("Vendor users never receive matter permissions.", code="vendor_user")
+    if codename == SUPERVISE and not hasattr(user, "attorney_profile"):
+        raise RuleViolation(
+            f"{user} has no attorney profile, so cannot supervise.", code="not_attorney"
+        )
+    assign_perm(codename, user, matter)
+    audit_record(
+        actor=actor,
+        action="permission.granted",
+        obj=matter,
+        matter_id=matter.pk,
+        after={"user": user.pk, "username": user.get_username(), "permission": codename},
+    )
+
+
+@transaction.atomic
+def permission_revoke(
+    *, actor: AnyUser | None, matter: Matter, user: AbstractBaseUser, codename: str
+) -> None:
+    remove_perm(codename, user, matter)
+    audit_record(
+        actor=actor,
+        action="permission.revoked",
+        obj=matter,
+        matter_id=matter.pk,
+        before={"user": user.pk, "username": user.get_username(), "permission": codename},
+    )
+
+
+@transaction.atomic
+def matter_member_add(
+    *,
+    actor: AbstractBaseUser | None,
+    matter: Matter,
+    user: AbstractBaseUser,
+    role: str,
+    _skip_admin_check: bool = False,
+) -> MatterMembership:
+    """Add a person to the matter in a role and grant the role's permissions."""
+    if not _skip_admin_check and actor is not None:
+        if not user_has_matter_perm(actor, matter, CHANGE):
+            _require_firm_admin(actor, "change the matter team")
+    membership, _created = MatterMembership.objects.get_or_create(
+        matter=matter, user=user, role=role, defaults={"added_by": actor}
+    )
+    for codename in ROLE_PERMISSIONS[role]:
+        permission_grant(actor=actor, matter=matter, user=user, codename=codename)
+    return membership
+
+
+@transaction.atomic
+def matter_member_remove(
+    *, actor: AbstractBaseUser, matter: Matter, user: AbstractBaseUser, role: str
+) -> None:
+    """Remove a role and revoke the permissions no remaining role of the user needs."""
+    if not user_has_matter_perm(actor, matter, CHANGE):
+        _require_firm_admin(actor, "change the matter team")
+    if role == MatterRole.SUPERVISING_ATTORNEY and user.pk == matter.responsible_attorney_id:
+        raise RuleViolation(
+            "The responsible attorney supervises the matter; name another one first.",
+            code="responsible_attorney",
+        )
+    MatterMembership.objects.filter(matter=matter, user=user, role=role).delete()
+    kept = {
+        codename
+        for other in MatterMembership.objects.filter(matter=matter, user=user)
+        .values_list("role", flat=True)
+        for codename in ROLE_PERMISSIONS[other]
+    }
+    for codename in set(ROLE_PERMISSIONS[role]) - kept:
+        permission_revoke(actor=actor, matter=matter, user=user, codename=codename)
+
+
+@transaction.atomic
+def wall_add(
+    *, actor: AbstractBaseUser, matter: Matter, user: AbstractBaseUser, reason: str
+) -> EthicalWall:
+    """Screen a user from a matter. The wall beats every grant from this moment on."""
+    _require_firm_admin(actor, "put up an ethical wall")
+    if not reason.strip():
+        raise RuleViolation("Say why the user is screened.", code="reason_required")
+    if user.pk == matter.responsible_attorney_id:
+        raise RuleViolation(
+            "The responsible attorney cannot be screened; name another one first.",
+            code="responsible_attorney",
+        )
+    wall, created = EthicalWall.objects.get_or_create(
+        matter=matter, user=user, defaults={"reason": reason.strip(), "created_by": actor}
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="wall.added",
+            obj=matter,
+            matter_id=matter.pk,
+            after={"user": user.pk, "username": user.get_username(), "reason": wall.reason},
+        )
+    return wall
+
+
+@transaction.atomic
+def wall_remove(
+    *, actor: AbstractBaseUser, matter: Matter, user: AbstractBaseUser, reason: str
+) -> None:
+    _require_firm_admin(actor, "take down an ethical wall")
+    if not reason.strip():
+        raise RuleViolation("Say why the wall comes down.", code="reason_required")
+    deleted, _ = EthicalWall.objects.filter(matter=matter, user=user).delete()
+    if deleted:
+        audit_record(
+            actor=actor,
+            action="wall.removed",
+            obj=matter,
+            matter_id=matter.pk,
+            before={"user": user.pk, "username": user.get_username()},
+            after={"reason": reason.strip()},
+        )
+
+
+# --- Engagements --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def engagement_create(
+    *,
+    actor: AbstractBaseUser,
+    matter: Matter,
+    vendor: Vendor,
+    scope: str,
+    budget_cap: Decimal = Decimal("0"),
+    rate_card: Any = None,
+) -> Engagement:
+    _require_matter_perm(actor, matter, CHANGE, "engage a vendor")
+    engagement = Engagement(
+        matter=matter, vendor=vendor, scope=scope, budget_cap=budget_cap, rate_card=rate_card
+    )
+    _validated(engagement)
+    engagement.save()
+    audit_record(
+        actor=actor,
+        action="engagement.created",
+        obj=engagement,
+        matter_id=matter.pk,
+        after={"vendor": vendor.pk, "scope": scope, "budget_cap": budget_cap},
+    )
+    return engagement
+
+
+@transaction.atomic
+def engagement_record_conflict_check(
+    *, actor: AbstractBaseUser, engagement: Engagement, result: str, notes: str = ""
+) -> Engagement:
+    """Record the conflict check's result: cleared lets the engagement take work."""
+    _require_matter_perm(actor, engagement.matter, CHANGE, "record a conflict check")
+    if result not in (ConflictCheckStatus.CLEARED, ConflictCheckStatus.FLAGGED):
+        raise RuleViolation("A conflict check is either cleared or flagged.", code="invalid")
+    if result == ConflictCheckStatus.FLAGGED and not notes.strip():
+        raise RuleViolation("Describe the conflict that was flagged.", code="notes_required")
+    locked = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    before = {"conflict_check_status": locked.conflict_check_status}
+    locked.conflict_check_status = result
+    locked.conflict_checked_by = actor
+    locked.conflict_checked_at = timezone.now()
+    locked.conflict_notes = notes.strip()
+    locked.save(
+        update_fields=[
+            "conflict_check_status", "conflict_checked_by", "conflict_checked_at",
+            "conflict_notes",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="engagement.conflict_checked",
+        obj=locked,
+        matter_id=locked.matter_id,
+        before=before,
+        after={"conflict_check_status": result, "notes": locked.conflict_notes},
+    )
+    return locked
+
+
+@transaction.atomic
+def engagement_record_consent(
+    *,
+    actor: AbstractBaseUser,
+    engagement: Engagement,
+    given_by: str,
+    given_on: dt.date,
+    scope: str,
+) -> Engagement:
+    """Record the client's informed consent to outsourcing (Model Rule 1.6, Op. 08-451)."""
+    _require_matter_perm(actor, engagement.matter, CHANGE, "record client consent")
+    if not given_by.strip() or not scope.strip():
+        raise RuleViolation("Record who consented and to what.", code="invalid")
+    if given_on > timezone.localdate():
+        raise RuleViolation("Consent cannot be dated in the future.", code="invalid")
+    locked = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    locked.consent_given_by = given_by.strip()
+    locked.consent_given_on = given_on
+    locked.consent_scope = scope.strip()
+    locked.consent_recorded_by = actor
+    locked.save(
+        update_fields=[
+            "consent_given_by", "consent_given_on", "consent_scope", "consent_recorded_by",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="engagement.consent_recorded",
+        obj=locked,
+        matter_id=locked.matter_id,
+        after={"given_by": locked.consent_given_by, "given_on": given_on, "scope": scope},
+    )
+    return locked
+
+
+def engagement_blockers(engagement: Engagement, *, day: dt.date) -> list[str]:
+    """Why this engagement may not take new work on `day`; empty when it may."""
+    blockers = vendor_assignment_blockers(engagement.vendor, day=day)
+    matter = engagement.matter
+    if engagement.status != EngagementStatus.ACTIVE:
+        blockers.append(f"The engagement of {engagement.vendor} on {matter.number} is closed.")
+    if engagement.conflict_check_status == ConflictCheckStatus.PENDING:
+        blockers.append(f"The conflict check of {engagement.vendor} on {matter.number} is "
+                        "not done yet.")
+    elif engagement.conflict_check_status == ConflictCheckStatus.FLAGGED:
+        blockers.append(f"The conflict check of {engagement.vendor} on {matter.number} "
+                        "flagged a conflict.")
+    if matter.client_consent_required and not engagement.has_client_consent:
+        blockers.append(f"{matter.client} has not consented to outsourcing on "
+                        f"{matter.number}; record the client's consent first.")
+    if matter.status != MatterStatus.OPEN:
+        blockers.append(f"Matter {matter.number} is {matter.get_status_display().lower()}.")
+    return blockers
+
+
+# --- Tasks --------------------------------------------------------------------------------
+
+
+def _audit_task(
+    actor: AnyUser | None, task: Task, action: str, before: dict[str, Any], **after: Any
+) -> None:
+    audit_record(
+        actor=actor, action=action, obj=task, matter_id=task.matter_id, before=before, after=after
+    )
+
+
+def _lock_task(task: Task, *, allowed_from: tuple[str, ...], doing: str) -> Task:
+    """Re-read the task under a row lock and check it is still in a state that allows this."""
+    locked = Task.objects.select_for_update().select_related("matter").get(pk=task.pk)
+    if locked.status not in allowed_from:
+        raise InvalidTransition(
+            f"“{locked}” is {locked.get_status_display().lower()}; it cannot {doing} now.",
+            code="wrong_state",
+        )
+    return locked
+
+
+@transaction.atomic
+def task_create(
+    *,
+    actor: AbstractBaseUser,
+    matter: Matter,
+    title: str,
+    task_type: str,
+    **fields: Any,
+) -> Task:
+    _require_matter_perm(actor, matter, CHANGE, "create tasks")
+    task = Task(matter=matter, title=title, task_type=task_type, created_by=actor, **fields)
+    _validated(task, exclude=["engagement"])
+    task.save()
+    _audit_task(actor, task, "task.created", {}, status=task.status, title=title)
+    return task
+
+
+def _check_engagement(task: Task, engagement: Engagement) -> None:
+    if engagement.matter_id != task.matter_id:
+        raise RuleViolation("That vendor is not engaged on this task's matter.", code="invalid")
+    blockers = engagement_blockers(engagement, day=timezone.localdate())
+    if blockers:
+        raise RuleViolation(" ".join(blockers), code="assignment_blocked")
+
+
+@transaction.atomic
+def task_assign(
+    *,
+    actor: AbstractBaseUser,
+    task: Task,
+    engagement: Engagement,
+    sla_due_at: dt.datetime | None = None,
+) -> Task:
+    """Give a draft task to an engaged vendor that is vetted for it today."""
+    _require_matter_perm(actor, task.matter, CHANGE, "assign tasks")
+    locked = _lock_task(task, allowed_from=(TaskStatus.DRAFT,), doing="be assigned")
+    _check_engagement(locked, engagement)
+    due = sla_due_at or locked.sla_due_at
+    if due is None:
+        raise RuleViolation("Set the vendor's due date before assigning.", code="no_due_date")
+    before = {"status": locked.status, "engagement": None}
+    locked.status = TaskStatus.ASSIGNED
+    locked.engagement = engagement
+    locked.assigned_at = timezone.now()
+    if locked.sla_due_at is None:
+        locked.sla_due_at = due
+    locked.save(update_fields=["status", "engagement", "assigned_at", "sla_due_at", "updated_at"])
+    _audit_task(actor, locked, "task.assigned", before, status=locked.status,
+                engagement=engagement.pk, vendor=engagement.vendor_id)
+    return locked
+
+
+@transaction.atomic
+def task_reassign(
+    *, actor: AbstractBaseUser, task: Task, engagement: Engagement, reason: str
+) -> Task:
+    """Move unsubmitted work to another engaged vendor; the new one must be vetted too."""
+    _require_matter_perm(actor, task.matter, CHANGE, "reassign tasks")
+    if not reason.strip():
+        raise RuleViolation("Say why the task is reassigned.", code="reason_required")
+    locked = _lock_task(
+        task,
+        allowed_from=(TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS, TaskStatus.CHANGES_REQUESTED),
+        doing="be reassigned",
+    )
+    if engagement.pk == locked.engagement_id:
+        raise RuleViolation("The task is already with that vendor.", code="same_vendor")
+    _check_engagement(locked, engagement)
+    before = {"status": locked.status, "engagement": locked.engagement_id}
+    locked.status = TaskStatus.ASSIGNED
+    locked.engagement = engagement
+    locked.assigned_at = timezone.now()
+    locked.save(update_fields=["status", "engagement", "assigned_at", "updated_at"])
+    _audit_task(actor, locked, "task.reassigned", before, status=locked.status,
+                engagement=engagement.pk, reason=reason.strip())
+    return locked
+
+
+def _require_task_worker(actor: AnyUser, task: Task) -> None:
+    """The vendor the task is with, or firm staff who may change the matter."""
+    membership = vendor_of(actor)
+    if membership is not None:
+        if task.engagement is None or membership.vendor_id != task.engagement.vendor_id:
+            raise NotEligible("This task is not with your organisation.", code="forbidden")
+        return
+    _require_matter_perm(actor, task.matter, CHANGE, "work on tasks")
+
+
+@transaction.atomic
+def task_start(*, actor: AbstractBaseUser, task: Task) -> Task:
+    locked = _lock_task(
+        task,
+        allowed_from=(TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED),
+        doing="be started",
+    )
+    _require_task_worker(actor, Task.objects.select_related("engagement").get(pk=locked.pk))
+    before = {"status": locked.status}
+    locked.status = TaskStatus.IN_PROGRESS
+    locked.save(update_fields=["status", "updated_at"])
+    _audit_task(actor, locked, "task.started", before, status=locked.status)
+    return locked
+
+
+@transaction.atomic
+def task_cancel(*, actor: AbstractBaseUser, task: Task, reason: str) -> Task:
+    _require_matter_perm(actor, task.matter, CHANGE, "cancel tasks")
+    if not reason.strip():
+        raise RuleViolation("Say why the task is cancelled.", code="reason_required")
+    locked = _lock_task(
+        task,
+        allowed_from=(
+            TaskStatus.DRAFT, TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS, TaskStatus.SUBMITTED,
+            TaskStatus.IN_REVIEW, TaskStatus.CHANGES_REQUESTED,
+        ),
+        doing="be cancelled",
+    )
+    before = {"status": locked.status}
+    locked.status = TaskStatus.CANCELLED
+    locked.cancelled_at = timezone.now()
+    locked.cancel_reason = reason.strip()
+    locked.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    _audit_task(actor, locked, "task.cancelled", before, status=locked.status,
+                reason=locked.cancel_reason)
+    return locked
+
+
+@transaction.atomic
+def task_change_due_date(
+    *,
+    actor: AbstractBaseUser,
+    task: Task,
+    kind: str,
+    new_value: dt.datetime,
+    reason: str,
+) -> TaskDueDateChange:
+    """Move a due instant; the old value, who, when and why are kept."""
+    _require_matter_perm(actor, task.matter, CHANGE, "change due dates")
+    if not reason.strip():
+        raise RuleViolation("Say why the due date changes.", code="reason_required")
+    if timezone.is_naive(new_value):
+        raise RuleViolation("A due date needs a time zone.", code="naive_datetime")
+    field = {DueDateKind.SLA: "sla_due_at", DueDateKind.REVIEW: "review_due_at"}[
+        DueDateKind(kind)
+    ]
+    locked = Task.objects.select_for_update().get(pk=task.pk)
+    old_value = getattr(locked, field)
+    change = TaskDueDateChange.objects.create(
+        task=locked, kind=kind, old_value=old_value, new_value=new_value,
+        reason=reason.strip(), changed_by=actor,
+    )
+    setattr(locked, field, new_value)
+    locked.save(update_fields=[field, "updated_at"])
+    _audit_task(actor, locked, "task.due_date_changed", {field: old_value},
+                **{field: new_value, "reason": change.reason})
+    return change

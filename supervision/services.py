@@ -1,0 +1,434 @@
+"""Work product, review, sign-off and delivery: the task's moves from its first submission on.
+
+The sign-off rule lives here, in `signoff_blockers`, and nowhere else. `signoff_record` is
+the only code that approves a task; the model and a database trigger refuse any other way.
+Every move locks the task row first, so an approval and a new upload (or two approvals)
+arriving together are serialised: exactly one wins, the other gets a clear error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from lpo_tracker.audit.services import audit_record
+from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
+from matters.models import AWAITING_REVIEW_STATES, Task, TaskStatus
+from matters.selectors import (
+    CHANGE,
+    SUPERVISE,
+    is_screened,
+    is_vendor_user,
+    user_has_matter_perm,
+    vendor_of,
+)
+from supervision.models import (
+    BarAdmission,
+    Review,
+    ReviewDecision,
+    SignOff,
+    Submission,
+)
+from supervision.sla import compute_deadline, policy_for
+from supervision.uploads import check_upload
+
+logger = logging.getLogger(__name__)
+AnyUser = AbstractBaseUser | AnonymousUser
+
+ATTESTATION_TEMPLATE = (
+    "I, {attorney}, admitted to practise in {jurisdiction} (no. {bar_number}), have "
+    "personally reviewed version {version} of the work product for “{task}” on matter "
+    "{matter} (SHA-256 {sha256}). I supervised its preparation as required by ABA Model "
+    "Rules 5.1 and 5.3, I am satisfied that it is competent and fit for the client's use, "
+    "and I approve it for delivery."
+)
+
+# Hooks run after a commit (review waiting notice etc.); registered by supervision.reminders
+# so this module stays free of Celery.
+AFTER_SUBMIT_HOOKS: list[Callable[[int], None]] = []
+
+
+def _audit(actor: AnyUser | None, task: Task, action: str, before: dict[str, Any],
+           **after: Any) -> None:
+    audit_record(actor=actor, action=action, obj=task, matter_id=task.matter_id,
+                 before=before, after=after)
+
+
+def _lock_task(pk: int, *, allowed_from: tuple[str, ...], doing: str) -> Task:
+    locked = (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("matter", "engagement")
+        .get(pk=pk)
+    )
+    if locked.status not in allowed_from:
+        raise InvalidTransition(
+            f"“{locked}” is {locked.get_status_display().lower()}; it cannot {doing} now.",
+            code="wrong_state",
+        )
+    return locked
+
+
+def latest_submission(task: Task) -> Submission | None:
+    return Submission.objects.filter(task=task).order_by("-version").first()
+
+
+# --- Submissions --------------------------------------------------------------------------
+
+SUBMITTABLE_FROM = (
+    TaskStatus.IN_PROGRESS,
+    TaskStatus.CHANGES_REQUESTED,
+    TaskStatus.SUBMITTED,
+    TaskStatus.IN_REVIEW,
+    TaskStatus.APPROVED,
+)
+
+
+def _require_uploader(actor: AnyUser, task: Task) -> None:
+    membership = vendor_of(actor)
+    if membership is not None:
+        if task.engagement is None or task.engagement.vendor_id != membership.vendor_id:
+            raise NotEligible("This task is not with your organisation.", code="forbidden")
+        return
+    if not user_has_matter_perm(actor, task.matter, CHANGE):
+        raise NotEligible("You are not allowed to upload work product on this matter.",
+                          code="forbidden")
+
+
+def review_due_for(task: Task, submitted_at: dt.datetime) -> dt.datetime:
+    policy = policy_for(task_type=task.task_type, priority=task.priority)
+    return compute_deadline(
+        start=submitted_at,
+        hours=policy.review_window_business_hours,
+        time_zone=task.matter.time_zone,
+        holiday_country=task.matter.holiday_country,
+        holiday_subdivision=task.matter.holiday_subdivision,
+        policy=policy,
+    )
+
+
+def submission_create(
+    *, actor: AbstractBaseUser, task: Task, upload: UploadedFile, note: str = ""
+) -> Submission:
+    """Store a new immutable version of the work product and put the task up for review.
+
+    1. Validate the file (name, size, type, content) before touching the database.
+    2. Lock the task; only an assigned vendor (or the matter team) uploads, in a state that
+       takes work product.
+    3. Store the file under a random path with its SHA-256 and size, as the next version.
+    4. Supersede any review in progress and any approval: a new version is reviewed afresh.
+    5. Start the review window; after commit, tell the supervising attorneys.
+    """
+    checked = check_upload(upload)
+    stored: Submission | None = None
+    try:
+        with transaction.atomic():
+            locked = _lock_task(task.pk, allowed_from=SUBMITTABLE_FROM,
+                                doing="take a new version")
+            _require_uploader(actor, locked)
+            previous = latest_submission(locked)
+            now = timezone.now()
+            stored = Submission(
+                task=locked,
+                version=(previous.version + 1) if previous else 1,
+                original_name=checked.name,
+                content_type=checked.content_type,
+                size=checked.size,
+                sha256=checked.sha256,
+                note=note.strip(),
+                submitted_by=actor,
+                submitted_at=now,
+            )
+            stored.file.save(checked.name, upload, save=False)
+            stored.save(force_insert=True)
+            superseded = Review.objects.filter(
+                submission__task=locked, decision=ReviewDecision.PENDING
+            ).update(decision=ReviewDecision.SUPERSEDED, decided_at=now)
+            before = {"status": locked.status, "approved_signoff": locked.approved_signoff_id}
+            locked.status = TaskStatus.SUBMITTED
+            locked.approved_signoff = None
+            locked.approved_at = None
+            locked.submitted_at = now
+            locked.review_due_at = review_due_for(locked, now)
+            locked.save(update_fields=["status", "approved_signoff", "approved_at",
+                                       "submitted_at", "review_due_at", "updated_at"])
+            _audit(actor, locked, "submission.created", before, status=locked.status,
+                   submission=stored.pk, version=stored.version, sha256=stored.sha256,
+                   size=stored.size, name=stored.original_name,
+                   superseded_reviews=superseded,
+                   approval_withdrawn=before["approved_signoff"] is not None)
+            submission_id = stored.pk
+            for hook in AFTER_SUBMIT_HOOKS:
+                transaction.on_commit(lambda hook=hook: hook(submission_id), robust=True)
+    except BaseException:
+        # Nothing lost, nothing left behind: a failed step removes the stored bytes.
+        if stored is not None and stored.file.name:
+            stored.file.storage.delete(stored.file.name)
+        raise
+    return stored
+
+
+# --- Review -------------------------------------------------------------------------------
+
+
+def _require_reviewer(actor: AnyUser, task: Task) -> None:
+    if is_vendor_user(actor):
+        raise NotEligible("Vendor users cannot review work product.", code="vendor_user")
+    if is_screened(actor, task.matter):
+        raise NotEligible(f"You are screened from matter {task.matter.number}.",
+                          code="screened")
+    if not user_has_matter_perm(actor, task.matter, SUPERVISE):
+        raise NotEligible(f"You do not supervise matter {task.matter.number}.",
+                          code="not_supervisor")
+
+
+@transaction.atomic
+def review_start(*, actor: AbstractBaseUser, task: Task) -> Review:
+    """An attorney takes the latest version into review."""
+    locked = _lock_task(task.pk, allowed_from=(TaskStatus.SUBMITTED,), doing="go into review")
+    _require_reviewer(actor, locked)
+    submission = latest_submission(locked)
+    assert submission is not None  # a submitted task always has a version
+    review = Review.objects.create(submission=submission, reviewer=actor)
+    before = {"status": locked.status}
+    locked.status = TaskStatus.IN_REVIEW
+    locked.save(update_fields=["status", "updated_at"])
+    _audit(actor, locked, "review.started", before, status=locked.status, review=review.pk,
+           version=submission.version)
+    return review
+
+
+def _open_review(task: Task, submission: Submission, actor: AbstractBaseUser) -> Review:
+    """The pending review of this version, started now if the attorney skipped the step."""
+    review = Review.objects.filter(
+        submission=submission, decision=ReviewDecision.PENDING
+    ).order_by("-started_at").first()
+    return review or Review.objects.create(submission=submission, reviewer=actor)
+
+
+def _require_current(submission: Submission, latest: Submission | None) -> None:
+    if latest is None or latest.pk != submission.pk:
+        raise InvalidTransition(
+            f"Version {submission.version} is no longer the latest: version "
+            f"{latest.version if latest else '?'} was uploaded since. Review that one.",
+            code="stale_version",
+        )
+
+
+@transaction.atomic
+def review_request_changes(
+    *,
+    actor: AbstractBaseUser,
+    task: Task,
+    submission: Submission,
+    comments: str,
+    internal_notes: str = "",
+) -> Review:
+    """Send the work back to the vendor with comments they will see."""
+    if not comments.strip():
+        raise RuleViolation("Say what must change: the vendor sees these comments.",
+                            code="comments_required")
+    locked = _lock_task(task.pk, allowed_from=AWAITING_REVIEW_STATES,
+                        doing="have changes requested")
+    _require_reviewer(actor, locked)
+    _require_current(submission, latest_submission(locked))
+    review = _open_review(locked, submission, actor)
+    review.reviewer = actor
+    review.decision = ReviewDecision.CHANGES_REQUESTED
+    review.comments = comments.strip()
+    review.internal_notes = internal_notes.strip()
+    review.decided_at = timezone.now()
+    review.save(update_fields=["reviewer", "decision", "comments", "internal_notes",
+                               "decided_at"])
+    before = {"status": locked.status}
+    locked.status = TaskStatus.CHANGES_REQUESTED
+    locked.save(update_fields=["status", "updated_at"])
+    _audit(actor, locked, "review.changes_requested", before, status=locked.status,
+           review=review.pk, version=submission.version, comments=review.comments)
+    return review
+
+
+# --- Sign-off -----------------------------------------------------------------------------
+
+
+@dataclass
+class Eligibility:
+    blockers: list[str] = field(default_factory=list)
+    bar_admission: BarAdmission | None = None
+
+    @property
+    def eligible(self) -> bool:
+        return not self.blockers
+
+
+def signoff_eligibility(
+    *, user: AnyUser, task: Task, submission: Submission | None, day: dt.date | None = None
+) -> Eligibility:
+    """Every reason `user` may not sign off `submission` of `task` (ABA Model Rules 5.1, 5.3).
+
+    1. A firm user, not a vendor user.
+    2. An attorney profile with a bar admission active on the day.
+    3. The `supervise_matter` permission on the task's matter.
+    4. Not screened from the matter (a wall beats any grant).
+    5. Not the person who submitted this version.
+    """
+    day = day or timezone.localdate()
+    result = Eligibility()
+    if not user.is_authenticated or not user.is_active:
+        result.blockers.append("Sign in as an active user.")
+        return result
+    if is_vendor_user(user):
+        result.blockers.append("Vendor users cannot sign off work product.")
+        return result
+    profile = getattr(user, "attorney_profile", None)
+    if profile is None:
+        result.blockers.append("Only an attorney can sign off; you have no attorney profile.")
+    else:
+        result.bar_admission = (
+            BarAdmission.objects.filter(attorney=profile).active_on(day)
+            .order_by("admitted_on").first()
+        )
+        if result.bar_admission is None:
+            result.blockers.append(
+                f"You have no bar admission active on {day:%d %b %Y}; sign-off needs a "
+                "licensed attorney."
+            )
+    if is_screened(user, task.matter):
+        result.blockers.append(f"You are screened from matter {task.matter.number}.")
+    elif not user_has_matter_perm(user, task.matter, SUPERVISE):
+        result.blockers.append(
+            f"You are not a supervising attorney on matter {task.matter.number}."
+        )
+    if submission is not None and submission.submitted_by_id == user.pk:
+        result.blockers.append("You submitted this version; another attorney must sign it off.")
+    return result
+
+
+def attestation_text(*, task: Task, submission: Submission, user: AbstractBaseUser,
+                     bar_admission: BarAdmission) -> str:
+    return ATTESTATION_TEMPLATE.format(
+        attorney=user.get_full_name() or user.get_username(),  # type: ignore[attr-defined]
+        jurisdiction=bar_admission.jurisdiction,
+        bar_number=bar_admission.number,
+        version=submission.version,
+        task=task.title,
+        matter=task.matter.number,
+        sha256=submission.sha256,
+    )
+
+
+@transaction.atomic
+def signoff_record(
+    *,
+    actor: AbstractBaseUser,
+    task: Task,
+    submission: Submission,
+    attestation_accepted: bool,
+    comments: str = "",
+) -> SignOff:
+    """Approve exactly one version of a task's work product. The only way to approve.
+
+    1. Lock the task; it must be awaiting review and `submission` must still be its latest
+       version (an upload that raced in wins, and this approval is refused).
+    2. Check eligibility; the attorney must have accepted the attestation.
+    3. Close the review as approved, record the immutable sign-off with the attestation text
+       and the version's SHA-256, and move the task to approved with a conditional update.
+    """
+    locked = _lock_task(task.pk, allowed_from=AWAITING_REVIEW_STATES, doing="be approved")
+    if submission.task_id != locked.pk:
+        raise RuleViolation("That version belongs to another task.", code="invalid")
+    _require_current(submission, latest_submission(locked))
+    eligibility = signoff_eligibility(user=actor, task=locked, submission=submission)
+    if not eligibility.eligible:
+        raise NotEligible(" ".join(eligibility.blockers), code="not_eligible")
+    if not attestation_accepted:
+        raise RuleViolation("Read and accept the attestation to sign off.",
+                            code="attestation_required")
+    assert eligibility.bar_admission is not None
+    now = timezone.now()
+    review = _open_review(locked, submission, actor)
+    review.reviewer = actor
+    review.decision = ReviewDecision.APPROVED
+    review.comments = comments.strip()
+    review.decided_at = now
+    review.save(update_fields=["reviewer", "decision", "comments", "decided_at"])
+    signoff = SignOff.objects.create(
+        task=locked,
+        submission=submission,
+        review=review,
+        attorney=actor,
+        bar_admission=eligibility.bar_admission,
+        attestation_text=attestation_text(task=locked, submission=submission, user=actor,
+                                          bar_admission=eligibility.bar_admission),
+        sha256=submission.sha256,
+        signed_at=now,
+    )
+    moved = Task.objects.filter(pk=locked.pk, status=locked.status).update(
+        status=TaskStatus.APPROVED, approved_signoff=signoff, approved_at=now, updated_at=now
+    )
+    if moved != 1:
+        raise InvalidTransition("The task changed while you were signing off; reload it.",
+                                code="race")
+    _audit(actor, locked, "signoff.recorded", {"status": locked.status},
+           status=TaskStatus.APPROVED, signoff=signoff.pk, version=submission.version,
+           sha256=submission.sha256, bar_admission=eligibility.bar_admission.pk)
+    return signoff
+
+
+# --- Delivery -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def task_deliver(*, actor: AbstractBaseUser, task: Task, note: str = "") -> Task:
+    """Release approved work product to the client. Only the signed version can go."""
+    locked = _lock_task(task.pk, allowed_from=(TaskStatus.APPROVED,), doing="be delivered")
+    if is_vendor_user(actor) or not (
+        user_has_matter_perm(actor, locked.matter, CHANGE)
+        or user_has_matter_perm(actor, locked.matter, SUPERVISE)
+    ):
+        raise NotEligible(f"You may not deliver work on matter {locked.matter.number}.",
+                          code="forbidden")
+    signoff = SignOff.objects.select_related("submission").get(pk=locked.approved_signoff_id)
+    latest = latest_submission(locked)
+    if latest is None or latest.pk != signoff.submission_id:
+        raise InvalidTransition(
+            "A newer version was uploaded after the sign-off; it must be reviewed first.",
+            code="stale_signoff",
+        )
+    now = timezone.now()
+    before = {"status": locked.status}
+    locked.status = TaskStatus.DELIVERED
+    locked.delivered_at = now
+    locked.save(update_fields=["status", "delivered_at", "updated_at"])
+    _audit(actor, locked, "task.delivered", before, status=locked.status,
+           signoff=signoff.pk, sha256=signoff.sha256, note=note.strip())
+    return locked
+
+
+# --- Downloads ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def submission_open(*, actor: AbstractBaseUser, submission: Submission) -> IO[bytes]:
+    """Open a version's bytes for someone already allowed to see its task; audited.
+
+    The caller (a view) has resolved the task through `tasks_visible_to`, so visibility is
+    settled; this records who took a copy of the work product and when.
+    """
+    handle = submission.file.open("rb")
+    audit_record(
+        actor=actor,
+        action="submission.downloaded",
+        obj=submission,
+        matter_id=submission.task.matter_id,
+        after={"task": submission.task_id, "version": submission.version,
+               "sha256": submission.sha256},
+    )
+    return handle

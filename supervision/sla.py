@@ -1,0 +1,168 @@
+"""Business-hour clocks: deadlines counted in working hours of the matter's own time zone,
+skipping weekends, public holidays (the `holidays` package, per country and subdivision) and
+the firm's own closures. Results are aware UTC instants, ready to store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.conf import settings
+
+from supervision.models import FirmHoliday, SlaPolicy
+
+# Far enough for any real SLA (a year of business days) yet bounded against bad policy data.
+_MAX_DAYS_SCANNED = 800
+
+
+@lru_cache(maxsize=256)
+def _public_holidays(country: str, subdivision: str, year: int) -> frozenset[dt.date]:
+    try:
+        calendar = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    except NotImplementedError:
+        calendar = holidays.country_holidays(country, years=year)
+    return frozenset(calendar.keys())
+
+
+class BusinessCalendar:
+    """Working days and hours of one place. Firm closures are read once per calendar."""
+
+    def __init__(
+        self,
+        *,
+        time_zone: str,
+        country: str = "",
+        subdivision: str = "",
+        day_start_hour: int = 9,
+        day_end_hour: int = 18,
+    ) -> None:
+        self.zone = ZoneInfo(time_zone)
+        self.country = (country or settings.FIRM_HOLIDAY_COUNTRY).upper()
+        self.subdivision = subdivision
+        self.day_start = dt.time(day_start_hour)
+        self.day_end_hour = day_end_hour
+        self._firm_closures = frozenset(
+            FirmHoliday.objects.filter(country__in=("", self.country)).values_list("day", flat=True)
+        )
+
+    def is_business_day(self, day: dt.date) -> bool:
+        return (
+            day.weekday() < 5
+            and day not in _public_holidays(self.country, self.subdivision, day.year)
+            and day not in self._firm_closures
+        )
+
+    def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        opens = dt.datetime.combine(day, self.day_start, tzinfo=self.zone)
+        closes = (
+            dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=self.zone)
+            if self.day_end_hour == 24
+            else dt.datetime.combine(day, dt.time(self.day_end_hour), tzinfo=self.zone)
+        )
+        return opens, closes
+
+    def add_business_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
+        """The instant `hours` working hours after `start` (an aware datetime).
+
+        1. Walk forward one local day at a time from the day `start` falls on.
+        2. On a business day, spend what is left of its working window after `start`.
+        3. When the remaining hours fit in a window, the deadline falls inside it.
+        """
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        remaining = dt.timedelta(hours=hours)
+        cursor = start.astimezone(self.zone)
+        day = cursor.date()
+        for _ in range(_MAX_DAYS_SCANNED):
+            if self.is_business_day(day):
+                opens, closes = self._window(day)
+                begin = max(cursor, opens)
+                if begin < closes:
+                    available = closes - begin
+                    if remaining <= available:
+                        return (begin + remaining).astimezone(dt.UTC)
+                    remaining -= available
+            day += dt.timedelta(days=1)
+            cursor = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone)
+        raise ValueError("No deadline within the scanned period: check the calendar's policy")
+
+    def business_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Working hours from `start` to `end` (negative when end is before start)."""
+        if end < start:
+            return -self.business_hours_between(end, start)
+        total = dt.timedelta()
+        day = start.astimezone(self.zone).date()
+        last = end.astimezone(self.zone).date()
+        while day <= last:
+            if self.is_business_day(day):
+                opens, closes = self._window(day)
+                begin, finish = max(opens, start), min(closes, end)
+                if finish > begin:
+                    total += finish - begin
+            day += dt.timedelta(days=1)
+        return total.total_seconds() / 3600
+
+
+DEFAULT_REMINDER_OFFSETS = [-24, 0, 24]
+
+
+def default_policy() -> SlaPolicy:
+    """The built-in policy used when no SlaPolicy row matches (unsaved)."""
+    return SlaPolicy(
+        name="Built-in default",
+        turnaround_business_hours=40,
+        review_window_business_hours=16,
+        reminder_offsets_hours=DEFAULT_REMINDER_OFFSETS,
+        escalate_to_responsible_after_hours=8,
+        escalate_to_partner_after_hours=24,
+    )
+
+
+def policy_for(*, task_type: str, priority: str) -> SlaPolicy:
+    """The most specific active policy: (type, priority), (type, any), (any, priority), (any,
+    any); the built-in default when none is configured."""
+    candidates = {
+        (policy.task_type, policy.priority): policy
+        for policy in SlaPolicy.objects.filter(
+            is_active=True, task_type__in=(task_type, ""), priority__in=(priority, "")
+        ).select_related("escalation_partner")
+    }
+    for key in ((task_type, priority), (task_type, ""), ("", priority), ("", "")):
+        if key in candidates:
+            return candidates[key]
+    return default_policy()
+
+
+def calendar_for_matter(
+    *, time_zone: str, holiday_country: str, holiday_subdivision: str, policy: SlaPolicy
+) -> BusinessCalendar:
+    return BusinessCalendar(
+        time_zone=time_zone,
+        country=holiday_country,
+        subdivision=holiday_subdivision,
+        day_start_hour=policy.business_day_start_hour,
+        day_end_hour=policy.business_day_end_hour,
+    )
+
+
+def compute_deadline(
+    *,
+    start: dt.datetime,
+    hours: float,
+    time_zone: str,
+    holiday_country: str = "",
+    holiday_subdivision: str = "",
+    policy: SlaPolicy | None = None,
+) -> dt.datetime:
+    policy = policy or default_policy()
+    calendar = calendar_for_matter(
+        time_zone=time_zone,
+        holiday_country=holiday_country,
+        holiday_subdivision=holiday_subdivision,
+        policy=policy,
+    )
+    return calendar.add_business_hours(start, hours)
+

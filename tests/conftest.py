@@ -1,0 +1,108 @@
+"""The standard cast of CONVENTIONS.md, and the plumbing every test shares.
+
+`cast` builds one matter with: staff on it, staff off it, a screened user, a supervising
+attorney, a second supervising attorney, an attorney whose bar admission has lapsed (granted
+supervise, so the lapse is the only thing stopping them), a user of vendor A (engaged and
+vetted), a user of vendor B (vetted, engaged on another matter), and a firm administrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import AbstractBaseUser
+from django.test import override_settings
+
+from matters.models import Engagement, Matter, MatterRole, Task
+from tests import factories as f
+
+pytest_plugins: list[str] = []  # TEMP until plugins land
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Uploaded work product goes to a throwaway directory, never the developer's var/."""
+    root = tmp_path_factory.mktemp("private-media")
+    storages = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield root
+
+
+@pytest.fixture(autouse=True)
+def _email_backend(settings: pytest.FixtureRequest) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # type: ignore[attr-defined]
+
+
+@dataclass
+class Cast:
+    admin: AbstractBaseUser
+    staff_on: AbstractBaseUser
+    staff_off: AbstractBaseUser
+    screened: AbstractBaseUser
+    attorney: AbstractBaseUser
+    attorney2: AbstractBaseUser
+    lapsed_attorney: AbstractBaseUser
+    vendor_a_user: AbstractBaseUser
+    vendor_b_user: AbstractBaseUser
+    matter: Matter
+    other_matter: Matter
+    engagement_a: Engagement
+    engagement_b: Engagement
+    task: Task
+
+    def advance(self, task: Task, to: str) -> Task:
+        return f.advance(task, to, staff=self.staff_on, engagement=self.engagement_a,
+                         vendor_actor=self.vendor_a_user, attorney_actor=self.attorney)
+
+    def new_task(self, **fields: object) -> Task:
+        return f.draft_task(actor=self.staff_on, matter=self.matter, **fields)
+
+    def reload(self, user: AbstractBaseUser) -> AbstractBaseUser:
+        """A fresh instance: guardian and Django cache permissions per user instance."""
+        return type(user).objects.get(pk=user.pk)
+
+
+def build_cast() -> Cast:
+    from matters.services import matter_member_add, wall_add
+
+    admin = f.firm_admin()
+    attorney = f.attorney("attorney")
+    attorney2 = f.attorney("attorney2", jurisdiction="New Jersey")
+    lapsed = f.attorney("lapsed", lapsed=True)
+    staff_on, staff_off, screened = (f.UserFactory(username=name)
+                                     for name in ("staff_on", "staff_off", "screened"))
+    matter = f.matter(actor=admin, responsible=attorney)
+    other_matter = f.matter(actor=admin, responsible=attorney2, title="Initech 10-K review")
+    for user, role in ((staff_on, MatterRole.TEAM), (screened, MatterRole.TEAM),
+                       (attorney2, MatterRole.SUPERVISING_ATTORNEY),
+                       (lapsed, MatterRole.SUPERVISING_ATTORNEY)):
+        matter_member_add(actor=admin, matter=matter, user=user, role=role)
+    matter_member_add(actor=admin, matter=other_matter, user=staff_off, role=MatterRole.TEAM)
+    wall_add(actor=admin, matter=matter, user=screened, reason="Former counsel to the adverse party")
+    vendor_a = f.vetted_vendor(name="Ashoka Legal Process")
+    vendor_b = f.vetted_vendor(name="Bayanihan Review Partners", time_zone="Asia/Manila")
+    engagement_a = f.cleared_engagement(actor=staff_on, matter=matter, vendor=vendor_a)
+    engagement_b = f.cleared_engagement(actor=staff_off, matter=other_matter, vendor=vendor_b)
+    task = f.draft_task(actor=staff_on, matter=matter)
+    return Cast(
+        admin=admin, staff_on=staff_on, staff_off=staff_off, screened=screened,
+        attorney=attorney, attorney2=attorney2, lapsed_attorney=lapsed,
+        vendor_a_user=f.vendor_user(vendor_a, "vendor_a"),
+        vendor_b_user=f.vendor_user(vendor_b, "vendor_b"),
+        matter=matter, other_matter=other_matter,
+        engagement_a=engagement_a, engagement_b=engagement_b, task=task,
+    )
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    return build_cast()

@@ -1,0 +1,224 @@
+"""factory_boy factories and small builders for a believable firm.
+
+Rows that carry rules (grants, walls, assignments, submissions, sign-offs) are built through
+the services, so tests exercise the same paths as the product.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from matters.models import (
+    Client,
+    ConflictCheckStatus,
+    Engagement,
+    Matter,
+    PracticeArea,
+    Task,
+    TaskStatus,
+)
+from supervision.models import AttorneyProfile, BarAdmission, BarStatus
+from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorStatus, VendorUser
+
+User = get_user_model()
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+# Hash once: make_password is deliberately slow and the cast creates many users.
+_HASHED_PASSWORD = make_password(PASSWORD)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.LazyFunction(lambda: _HASHED_PASSWORD)
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    name = factory.Sequence(lambda n: f"Client {n} Holdings Inc.")
+    code = factory.Sequence(lambda n: f"CL{n:04d}")
+
+
+class VendorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vendor
+
+    name = factory.Sequence(lambda n: f"Vendor {n} Legal Services")
+    status = VendorStatus.APPROVED
+    headquarters_country = "IN"
+    countries = ["IN"]
+    time_zone = "Asia/Kolkata"
+
+
+class DiligenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DueDiligenceRecord
+
+    vendor = factory.SubFactory(VendorFactory)
+    kind = DiligenceKind.NDA
+    valid_from = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=200))
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=200))
+
+
+def vetted_vendor(**kwargs: Any) -> Vendor:
+    """An approved vendor with a valid NDA and SOC 2 Type II report."""
+    vendor = VendorFactory(**kwargs)
+    DiligenceFactory(vendor=vendor, kind=DiligenceKind.NDA)
+    DiligenceFactory(vendor=vendor, kind=DiligenceKind.SOC2_TYPE2)
+    return vendor
+
+
+def vendor_user(vendor: Vendor, username: str) -> AbstractBaseUser:
+    user = UserFactory(username=username)
+    VendorUser.objects.create(user=user, vendor=vendor)
+    return user
+
+
+def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New York"
+             ) -> AbstractBaseUser:
+    user = UserFactory(username=username)
+    profile = AttorneyProfile.objects.create(user=user, title="Partner")
+    today = timezone.localdate()
+    BarAdmission.objects.create(
+        attorney=profile,
+        jurisdiction=jurisdiction,
+        number=f"{abs(hash(username)) % 10**7:07d}",
+        status=BarStatus.ACTIVE,
+        admitted_on=today - dt.timedelta(days=3650),
+        expires_on=today - dt.timedelta(days=1) if lapsed else today + dt.timedelta(days=365),
+    )
+    return user
+
+
+def firm_admin(username: str = "riskadmin") -> AbstractBaseUser:
+    """A user with the model-level permissions to open matters and manage grants and walls."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username=username)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="matters", codename__in=["add_matter", "change_matter"]
+        )
+    )
+    return User.objects.get(pk=user.pk)  # drop the permission cache
+
+
+def matter(*, actor: AbstractBaseUser, responsible: AbstractBaseUser, client: Client | None = None,
+           **fields: Any) -> Matter:
+    from matters.services import matter_create
+
+    fields.setdefault("client_consent_required", True)
+    return matter_create(
+        actor=actor,
+        client=client or ClientFactory(),
+        title=fields.pop("title", "Acme v. Globex – document review"),
+        practice_area=fields.pop("practice_area", PracticeArea.LITIGATION),
+        responsible_attorney=responsible,
+        **fields,
+    )
+
+
+def cleared_engagement(*, actor: AbstractBaseUser, matter: Matter, vendor: Vendor
+                       ) -> Engagement:
+    from matters.services import (
+        engagement_create,
+        engagement_record_conflict_check,
+        engagement_record_consent,
+    )
+
+    engagement = engagement_create(actor=actor, matter=matter, vendor=vendor,
+                                   scope="First-level review", budget_cap=Decimal("50000"))
+    engagement = engagement_record_conflict_check(
+        actor=actor, engagement=engagement, result=ConflictCheckStatus.CLEARED
+    )
+    return engagement_record_consent(
+        actor=actor, engagement=engagement, given_by="General Counsel",
+        given_on=timezone.localdate(), scope="Document review by the named provider",
+    )
+
+
+def draft_task(*, actor: AbstractBaseUser, matter: Matter, **fields: Any) -> Task:
+    from matters.services import task_create
+
+    fields.setdefault("sla_due_at", timezone.now() + dt.timedelta(days=5))
+    return task_create(
+        actor=actor,
+        matter=matter,
+        title=fields.pop("title", "Review custodian e-mails"),
+        task_type=fields.pop("task_type", "document_review"),
+        **fields,
+    )
+
+
+def pdf_upload(text: str = "privileged work product", name: str = "review.pdf"
+               ) -> SimpleUploadedFile:
+    body = (f"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% {text}\n%%EOF\n").encode()
+    return SimpleUploadedFile(name, body, content_type="application/pdf")
+
+
+def docx_upload(name: str = "memo.docx") -> SimpleUploadedFile:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def advance(task: Task, to: str, *, staff: AbstractBaseUser, engagement: Engagement,
+            vendor_actor: AbstractBaseUser, attorney_actor: AbstractBaseUser) -> Task:
+    """Walk a task through the services up to state `to`."""
+    from matters.services import task_assign, task_start
+    from supervision.services import (
+        latest_submission,
+        review_request_changes,
+        review_start,
+        signoff_record,
+        submission_create,
+        task_deliver,
+    )
+
+    order = [TaskStatus.DRAFT, TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS,
+             TaskStatus.SUBMITTED, TaskStatus.IN_REVIEW, TaskStatus.APPROVED,
+             TaskStatus.DELIVERED]
+    if to == TaskStatus.CHANGES_REQUESTED:
+        task = advance(task, TaskStatus.IN_REVIEW, staff=staff, engagement=engagement,
+                       vendor_actor=vendor_actor, attorney_actor=attorney_actor)
+        review_request_changes(actor=attorney_actor, task=task,
+                               submission=latest_submission(task),  # type: ignore[arg-type]
+                               comments="Tag privilege on items 4-9.")
+        return Task.objects.get(pk=task.pk)
+    target = order.index(TaskStatus(to))
+    steps = {
+        TaskStatus.ASSIGNED: lambda t: task_assign(actor=staff, task=t, engagement=engagement),
+        TaskStatus.IN_PROGRESS: lambda t: task_start(actor=vendor_actor, task=t),
+        TaskStatus.SUBMITTED: lambda t: submission_create(actor=vendor_actor, task=t,
+                                                          upload=pdf_upload()),
+        TaskStatus.IN_REVIEW: lambda t: review_start(actor=attorney_actor, task=t),
+        TaskStatus.APPROVED: lambda t: signoff_record(
+            actor=attorney_actor, task=t, submission=latest_submission(t),
+            attestation_accepted=True),
+        TaskStatus.DELIVERED: lambda t: task_deliver(actor=staff, task=t),
+    }
+    for state in order[order.index(TaskStatus(task.status)) + 1: target + 1]:
+        steps[state](Task.objects.get(pk=task.pk))
+    return Task.objects.get(pk=task.pk)
