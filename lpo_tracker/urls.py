@@ -11,4 +11,7 @@ admin.site.index_title = "Matters, vendors and supervision"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("matters/", include("matters.urls")),
+    path("vendor/", include("vendors.urls")),
+    path("", include("supervision.urls")),
 ]
