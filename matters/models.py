@@ -101,7 +101,7 @@ class Matter(models.Model):
     responsible_attorney = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="responsible_for"
     )
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="MatterMembership",
         through_fields=("matter", "user"),
@@ -390,6 +390,8 @@ class Task(models.Model):
     cancel_reason = models.TextField(blank=True, editable=False)
 
     objects = TaskQuerySet.as_manager()
+    # The status as read from the database, to check each save against TASK_TRANSITIONS.
+    _loaded_status: str | None = None
 
     class Meta:
         ordering = ["sla_due_at", "id"]
@@ -419,28 +421,28 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Task:
-        instance = super().from_db(db, field_names, values)
-        instance._loaded_status = instance.__dict__.get("status")
-        return instance
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Refuse, before the database has to, any change the state machine does not allow."""
-        loaded = getattr(self, "_loaded_status", None)
+        loaded = self._loaded_status
         if self._state.adding and self.status != TaskStatus.DRAFT:
             raise InvalidTransition("A new task starts as a draft.", code="task_not_draft")
-        if loaded is not None and loaded != self.status:
-            if (loaded, self.status) not in TASK_TRANSITIONS:
-                raise InvalidTransition(
-                    f"A task cannot move from {loaded} to {self.status}.", code="illegal_move"
-                )
+        moving = loaded is not None and loaded != self.status
+        if moving and (loaded, self.status) not in TASK_TRANSITIONS:
+            raise InvalidTransition(
+                f"A task cannot move from {loaded} to {self.status}.", code="illegal_move"
+            )
         if self.status in SIGNED_STATES and self.approved_signoff_id is None:
             raise InvalidTransition(
                 "Only an eligible attorney's sign-off can approve a task.", code="no_signoff"
             )
         super().save(*args, **kwargs)
         self._loaded_status = self.status
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Task:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
 
     @property
     def is_open(self) -> bool:

@@ -5,7 +5,7 @@ for them, indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -20,7 +20,7 @@ from matters.models import (
 )
 from vendors.models import VendorUser
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 VIEW = "view_matter"
 CHANGE = "change_matter"
@@ -32,29 +32,33 @@ def vendor_of(user: AnyUser) -> VendorUser | None:
     if not user.is_authenticated:
         return None
     try:
-        membership: VendorUser = user.vendor_membership  # type: ignore[union-attr]
+        membership: VendorUser = user.vendor_membership
     except VendorUser.DoesNotExist:
         return None
     return membership if membership.is_active else None
 
 
 def is_vendor_user(user: AnyUser) -> bool:
-    return user.is_authenticated and VendorUser.objects.filter(user_id=user.pk).exists()
+    return user.is_authenticated and VendorUser.objects.filter(user_id=_uid(user)).exists()
+
+
+def _uid(user: AnyUser) -> int:
+    return int(user.pk or 0)  # anonymous users have no pk and match nothing
 
 
 def _granted(user: AnyUser, codename: str) -> Q:
     """Matters on which `user` holds `codename`, directly or through a group."""
     direct = MatterUserObjectPermission.objects.filter(
-        user_id=user.pk, permission__codename=codename, content_object_id=OuterRef("pk")
+        user_id=_uid(user), permission__codename=codename, content_object_id=OuterRef("pk")
     )
     via_group = MatterGroupObjectPermission.objects.filter(
-        group__user__id=user.pk, permission__codename=codename, content_object_id=OuterRef("pk")
+        group__user__id=_uid(user), permission__codename=codename, content_object_id=OuterRef("pk")
     )
     return Q(Exists(direct)) | Q(Exists(via_group))
 
 
 def _walled(user: AnyUser) -> Exists:
-    return Exists(EthicalWall.objects.filter(matter_id=OuterRef("pk"), user_id=user.pk))
+    return Exists(EthicalWall.objects.filter(matter_id=OuterRef("pk"), user_id=_uid(user)))
 
 
 def matters_with_perm(user: AnyUser, codename: str = VIEW) -> QuerySet[Matter]:
@@ -76,7 +80,7 @@ def user_has_matter_perm(user: AnyUser, matter: Matter, codename: str) -> bool:
 
 
 def is_screened(user: AnyUser, matter: Matter) -> bool:
-    return EthicalWall.objects.filter(matter=matter, user_id=user.pk).exists()
+    return EthicalWall.objects.filter(matter=matter, user_id=_uid(user)).exists()
 
 
 def get_matter_for(user: AnyUser, pk: int, *, perm: str = VIEW) -> Matter:
@@ -110,11 +114,8 @@ def get_task_for(user: AnyUser, pk: int) -> Task:
     return task
 
 
-def users_with_matter_perm(matter: Matter, codename: str) -> QuerySet[AbstractBaseUser]:
+def users_with_matter_perm(matter: Matter, codename: str) -> QuerySet[User]:
     """Users (not screened, active) who hold `codename` on the matter."""
-    from django.contrib.auth import get_user_model
-
-    user_model = get_user_model()
     direct = MatterUserObjectPermission.objects.filter(
         content_object=matter, permission__codename=codename, user_id=OuterRef("pk")
     )
@@ -123,7 +124,7 @@ def users_with_matter_perm(matter: Matter, codename: str) -> QuerySet[AbstractBa
     )
     walled = EthicalWall.objects.filter(matter=matter, user_id=OuterRef("pk"))
     return (
-        user_model.objects.filter(is_active=True)
+        User.objects.filter(is_active=True)
         .filter(Q(Exists(direct)) | Q(Exists(via_group)))
         .exclude(Exists(walled))
         .order_by("last_name", "first_name", "username")

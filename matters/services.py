@@ -13,7 +13,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -49,7 +49,7 @@ from matters.selectors import (
 from vendors.models import Vendor
 from vendors.services import vendor_assignment_blockers
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     MatterRole.TEAM: (VIEW, CHANGE),
@@ -91,11 +91,11 @@ def _next_matter_number(year: int) -> str:
 
 def matter_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     client: Client,
     title: str,
     practice_area: str,
-    responsible_attorney: AbstractBaseUser,
+    responsible_attorney: User,
     **fields: Any,
 ) -> Matter:
     """Open a matter with the next number of the year; its responsible attorney supervises it.
@@ -143,7 +143,7 @@ def matter_create(
 
 @transaction.atomic
 def permission_grant(
-    *, actor: AnyUser | None, matter: Matter, user: AbstractBaseUser, codename: str
+    *, actor: AnyUser | None, matter: Matter, user: User, codename: str
 ) -> None:
     """Grant one object permission; audited. Screened and vendor users cannot be granted."""
     if codename not in (VIEW, CHANGE, SUPERVISE):
@@ -170,7 +170,7 @@ def permission_grant(
 
 @transaction.atomic
 def permission_revoke(
-    *, actor: AnyUser | None, matter: Matter, user: AbstractBaseUser, codename: str
+    *, actor: AnyUser | None, matter: Matter, user: User, codename: str
 ) -> None:
     remove_perm(codename, user, matter)
     audit_record(
@@ -185,16 +185,16 @@ def permission_revoke(
 @transaction.atomic
 def matter_member_add(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     matter: Matter,
-    user: AbstractBaseUser,
+    user: User,
     role: str,
     _skip_admin_check: bool = False,
 ) -> MatterMembership:
     """Add a person to the matter in a role and grant the role's permissions."""
-    if not _skip_admin_check and actor is not None:
-        if not user_has_matter_perm(actor, matter, CHANGE):
-            _require_firm_admin(actor, "change the matter team")
+    checked = not _skip_admin_check and actor is not None
+    if checked and not user_has_matter_perm(actor, matter, CHANGE):  # type: ignore[arg-type]
+        _require_firm_admin(actor, "change the matter team")  # type: ignore[arg-type]
     membership, _created = MatterMembership.objects.get_or_create(
         matter=matter, user=user, role=role, defaults={"added_by": actor}
     )
@@ -205,7 +205,7 @@ def matter_member_add(
 
 @transaction.atomic
 def matter_member_remove(
-    *, actor: AbstractBaseUser, matter: Matter, user: AbstractBaseUser, role: str
+    *, actor: User, matter: Matter, user: User, role: str
 ) -> None:
     """Remove a role and revoke the permissions no remaining role of the user needs."""
     if not user_has_matter_perm(actor, matter, CHANGE):
@@ -228,7 +228,7 @@ def matter_member_remove(
 
 @transaction.atomic
 def wall_add(
-    *, actor: AbstractBaseUser, matter: Matter, user: AbstractBaseUser, reason: str
+    *, actor: User, matter: Matter, user: User, reason: str
 ) -> EthicalWall:
     """Screen a user from a matter. The wall beats every grant from this moment on."""
     _require_firm_admin(actor, "put up an ethical wall")
@@ -255,7 +255,7 @@ def wall_add(
 
 @transaction.atomic
 def wall_remove(
-    *, actor: AbstractBaseUser, matter: Matter, user: AbstractBaseUser, reason: str
+    *, actor: User, matter: Matter, user: User, reason: str
 ) -> None:
     _require_firm_admin(actor, "take down an ethical wall")
     if not reason.strip():
@@ -278,7 +278,7 @@ def wall_remove(
 @transaction.atomic
 def engagement_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     matter: Matter,
     vendor: Vendor,
     scope: str,
@@ -303,7 +303,7 @@ def engagement_create(
 
 @transaction.atomic
 def engagement_record_conflict_check(
-    *, actor: AbstractBaseUser, engagement: Engagement, result: str, notes: str = ""
+    *, actor: User, engagement: Engagement, result: str, notes: str = ""
 ) -> Engagement:
     """Record the conflict check's result: cleared lets the engagement take work."""
     _require_matter_perm(actor, engagement.matter, CHANGE, "record a conflict check")
@@ -337,7 +337,7 @@ def engagement_record_conflict_check(
 @transaction.atomic
 def engagement_record_consent(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     engagement: Engagement,
     given_by: str,
     given_on: dt.date,
@@ -414,7 +414,7 @@ def _lock_task(task: Task, *, allowed_from: tuple[str, ...], doing: str) -> Task
 @transaction.atomic
 def task_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     matter: Matter,
     title: str,
     task_type: str,
@@ -439,7 +439,7 @@ def _check_engagement(task: Task, engagement: Engagement) -> None:
 @transaction.atomic
 def task_assign(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     task: Task,
     engagement: Engagement,
     sla_due_at: dt.datetime | None = None,
@@ -465,7 +465,7 @@ def task_assign(
 
 @transaction.atomic
 def task_reassign(
-    *, actor: AbstractBaseUser, task: Task, engagement: Engagement, reason: str
+    *, actor: User, task: Task, engagement: Engagement, reason: str
 ) -> Task:
     """Move unsubmitted work to another engaged vendor; the new one must be vetted too."""
     _require_matter_perm(actor, task.matter, CHANGE, "reassign tasks")
@@ -500,7 +500,7 @@ def _require_task_worker(actor: AnyUser, task: Task) -> None:
 
 
 @transaction.atomic
-def task_start(*, actor: AbstractBaseUser, task: Task) -> Task:
+def task_start(*, actor: User, task: Task) -> Task:
     locked = _lock_task(
         task,
         allowed_from=(TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED),
@@ -515,7 +515,7 @@ def task_start(*, actor: AbstractBaseUser, task: Task) -> Task:
 
 
 @transaction.atomic
-def task_cancel(*, actor: AbstractBaseUser, task: Task, reason: str) -> Task:
+def task_cancel(*, actor: User, task: Task, reason: str) -> Task:
     _require_matter_perm(actor, task.matter, CHANGE, "cancel tasks")
     if not reason.strip():
         raise RuleViolation("Say why the task is cancelled.", code="reason_required")
@@ -540,7 +540,7 @@ def task_cancel(*, actor: AbstractBaseUser, task: Task, reason: str) -> Task:
 @transaction.atomic
 def task_change_due_date(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     task: Task,
     kind: str,
     new_value: dt.datetime,

@@ -255,7 +255,9 @@ class SlaPolicy(models.Model):
 class FirmHoliday(models.Model):
     """A day off that the `holidays` package does not know (office closure, firm retreat)."""
 
-    country = models.CharField(max_length=2, help_text="ISO code; empty applies everywhere", blank=True)
+    country = models.CharField(
+        max_length=2, blank=True, help_text="ISO code; empty applies everywhere"
+    )
     day = models.DateField()
     name = models.CharField(max_length=120)
 

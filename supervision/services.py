@@ -12,9 +12,10 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -41,7 +42,7 @@ from supervision.sla import compute_deadline, policy_for
 from supervision.uploads import check_upload
 
 logger = logging.getLogger(__name__)
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 ATTESTATION_TEMPLATE = (
     "I, {attorney}, admitted to practise in {jurisdiction} (no. {bar_number}), have "
@@ -115,7 +116,7 @@ def review_due_for(task: Task, submitted_at: dt.datetime) -> dt.datetime:
 
 
 def submission_create(
-    *, actor: AbstractBaseUser, task: Task, upload: UploadedFile, note: str = ""
+    *, actor: User, task: Task, upload: UploadedFile, note: str = ""
 ) -> Submission:
     """Store a new immutable version of the work product and put the task up for review.
 
@@ -166,7 +167,7 @@ def submission_create(
                    approval_withdrawn=before["approved_signoff"] is not None)
             submission_id = stored.pk
             for hook in AFTER_SUBMIT_HOOKS:
-                transaction.on_commit(lambda hook=hook: hook(submission_id), robust=True)
+                transaction.on_commit(partial(hook, submission_id), robust=True)
     except BaseException:
         # Nothing lost, nothing left behind: a failed step removes the stored bytes.
         if stored is not None and stored.file.name:
@@ -190,7 +191,7 @@ def _require_reviewer(actor: AnyUser, task: Task) -> None:
 
 
 @transaction.atomic
-def review_start(*, actor: AbstractBaseUser, task: Task) -> Review:
+def review_start(*, actor: User, task: Task) -> Review:
     """An attorney takes the latest version into review."""
     locked = _lock_task(task.pk, allowed_from=(TaskStatus.SUBMITTED,), doing="go into review")
     _require_reviewer(actor, locked)
@@ -205,7 +206,7 @@ def review_start(*, actor: AbstractBaseUser, task: Task) -> Review:
     return review
 
 
-def _open_review(task: Task, submission: Submission, actor: AbstractBaseUser) -> Review:
+def _open_review(task: Task, submission: Submission, actor: User) -> Review:
     """The pending review of this version, started now if the attorney skipped the step."""
     review = Review.objects.filter(
         submission=submission, decision=ReviewDecision.PENDING
@@ -225,7 +226,7 @@ def _require_current(submission: Submission, latest: Submission | None) -> None:
 @transaction.atomic
 def review_request_changes(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     task: Task,
     submission: Submission,
     comments: str,
@@ -311,7 +312,7 @@ def signoff_eligibility(
     return result
 
 
-def attestation_text(*, task: Task, submission: Submission, user: AbstractBaseUser,
+def attestation_text(*, task: Task, submission: Submission, user: User,
                      bar_admission: BarAdmission) -> str:
     return ATTESTATION_TEMPLATE.format(
         attorney=user.get_full_name() or user.get_username(),  # type: ignore[attr-defined]
@@ -327,7 +328,7 @@ def attestation_text(*, task: Task, submission: Submission, user: AbstractBaseUs
 @transaction.atomic
 def signoff_record(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     task: Task,
     submission: Submission,
     attestation_accepted: bool,
@@ -386,7 +387,7 @@ def signoff_record(
 
 
 @transaction.atomic
-def task_deliver(*, actor: AbstractBaseUser, task: Task, note: str = "") -> Task:
+def task_deliver(*, actor: User, task: Task, note: str = "") -> Task:
     """Release approved work product to the client. Only the signed version can go."""
     locked = _lock_task(task.pk, allowed_from=(TaskStatus.APPROVED,), doing="be delivered")
     if is_vendor_user(actor) or not (
@@ -395,6 +396,7 @@ def task_deliver(*, actor: AbstractBaseUser, task: Task, note: str = "") -> Task
     ):
         raise NotEligible(f"You may not deliver work on matter {locked.matter.number}.",
                           code="forbidden")
+    assert locked.approved_signoff_id is not None  # guaranteed by the check constraint
     signoff = SignOff.objects.select_related("submission").get(pk=locked.approved_signoff_id)
     latest = latest_submission(locked)
     if latest is None or latest.pk != signoff.submission_id:
@@ -416,7 +418,7 @@ def task_deliver(*, actor: AbstractBaseUser, task: Task, note: str = "") -> Task
 
 
 @transaction.atomic
-def submission_open(*, actor: AbstractBaseUser, submission: Submission) -> IO[bytes]:
+def submission_open(*, actor: User, submission: Submission) -> IO[bytes]:
     """Open a version's bytes for someone already allowed to see its task; audited.
 
     The caller (a view) has resolved the task through `tasks_visible_to`, so visibility is

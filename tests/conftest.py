@@ -87,7 +87,8 @@ def build_cast() -> Cast:
                        (lapsed, MatterRole.SUPERVISING_ATTORNEY)):
         matter_member_add(actor=admin, matter=matter, user=user, role=role)
     matter_member_add(actor=admin, matter=other_matter, user=staff_off, role=MatterRole.TEAM)
-    wall_add(actor=admin, matter=matter, user=screened, reason="Former counsel to the adverse party")
+    wall_add(actor=admin, matter=matter, user=screened,
+             reason="Former counsel to the adverse party")
     vendor_a = f.vetted_vendor(name="Ashoka Legal Process")
     vendor_b = f.vetted_vendor(name="Bayanihan Review Partners", time_zone="Asia/Manila")
     engagement_a = f.cleared_engagement(actor=staff_on, matter=matter, vendor=vendor_a)

@@ -31,7 +31,7 @@ from supervision.models import AttorneyProfile, BarAdmission, BarStatus
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorStatus, VendorUser
 
 User = get_user_model()
-PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+PASSWORD = "correct-horse-battery-staple"
 # Hash once: make_password is deliberately slow and the cast creates many users.
 _HASHED_PASSWORD = make_password(PASSWORD)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -59,7 +59,7 @@ def vendor_assignment_blockers(vendor: Vendor, *, day: dt.date) -> list[str]:
 
 @transaction.atomic
 def vendor_set_status(
-    *, actor: AbstractBaseUser, vendor: Vendor, status: str, reason: str
+    *, actor: User, vendor: Vendor, status: str, reason: str
 ) -> Vendor:
     """Move a vendor through its lifecycle; every change needs a reason and is audited."""
     if not reason.strip():
