@@ -19,7 +19,7 @@ from django.test import override_settings
 from matters.models import Engagement, Matter, MatterRole, Task
 from tests import factories as f
 
-pytest_plugins: list[str] = []  # TEMP until plugins land
+pytest_plugins = ["tests.plugins.services", "tests.plugins.celery_worker"]
 
 
 @pytest.fixture(autouse=True, scope="session")
