@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lpo_tracker.core.context_processors.navigation",
+                "supervision.context_processors.unread",
             ],
         },
     },
@@ -173,6 +174,11 @@ else:
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
+    # The filesystem broker does not create its folders; every process (web, worker, beat,
+    # a management command) may be the first to need them.
+    for _folder in ("out", "processed", "control"):
+        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, update_wrapper
 from typing import IO, Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -167,7 +167,9 @@ def submission_create(
                    approval_withdrawn=before["approved_signoff"] is not None)
             submission_id = stored.pk
             for hook in AFTER_SUBMIT_HOOKS:
-                transaction.on_commit(partial(hook, submission_id), robust=True)
+                # update_wrapper: Django logs a failing robust hook by its __qualname__.
+                callback = update_wrapper(partial(hook, submission_id), hook)
+                transaction.on_commit(callback, robust=True)
     except BaseException:
         # Nothing lost, nothing left behind: a failed step removes the stored bytes.
         if stored is not None and stored.file.name:
@@ -207,11 +209,21 @@ def review_start(*, actor: User, task: Task) -> Review:
 
 
 def _open_review(task: Task, submission: Submission, actor: User) -> Review:
-    """The pending review of this version, started now if the attorney skipped the step."""
+    """The pending review of this version, started now if the attorney skipped the step.
+
+    A task decided straight from `submitted` is first moved into review: TASK_TRANSITIONS
+    leads to a decision only from `in_review`, and the trail then shows the review start.
+    """
     review = Review.objects.filter(
         submission=submission, decision=ReviewDecision.PENDING
     ).order_by("-started_at").first()
-    return review or Review.objects.create(submission=submission, reviewer=actor)
+    review = review or Review.objects.create(submission=submission, reviewer=actor)
+    if task.status == TaskStatus.SUBMITTED:
+        task.status = TaskStatus.IN_REVIEW
+        task.save(update_fields=["status", "updated_at"])
+        _audit(actor, task, "review.started", {"status": TaskStatus.SUBMITTED},
+               status=task.status, review=review.pk, version=submission.version)
+    return review
 
 
 def _require_current(submission: Submission, latest: Submission | None) -> None:
