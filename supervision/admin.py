@@ -1,0 +1,317 @@
+"""Admin for attorneys, work product, reviews and sign-offs, SLA policies and reminders.
+
+Submissions, reviews, sign-offs and reminder records are evidence: view-only. From the first
+submission on supervision owns a task's transitions, so this module extends the task admin
+of `matters.admin` with the review-side actions (matters may not import supervision).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+
+from lpo_tracker.admin_utils import (
+    LpoModelAdmin,
+    ReadOnlyTabularInline,
+    ViewOnlyAdmin,
+    human_size,
+    pretty_json,
+    short_hash,
+)
+from matters.admin import TaskAdmin
+from matters.models import Task
+from supervision.models import (
+    AttorneyProfile,
+    BarAdmission,
+    FirmHoliday,
+    Notification,
+    NotificationSettings,
+    ReminderRecord,
+    Review,
+    SignOff,
+    SlaPolicy,
+    Submission,
+)
+from supervision.services import review_start, task_deliver
+
+# --- Attorneys ----------------------------------------------------------------------------
+
+
+class BarAdmissionInline(admin.TabularInline):
+    model = BarAdmission
+    extra = 0
+    fields = [
+        "jurisdiction",
+        "number",
+        "status",
+        "admitted_on",
+        "expires_on",
+        "verified_by",
+        "verified_at",
+    ]
+    autocomplete_fields = ["verified_by"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BarAdmission]:
+        return super().get_queryset(request).select_related("verified_by")
+
+
+@admin.register(AttorneyProfile)
+class AttorneyProfileAdmin(LpoModelAdmin):
+    list_display = ["__str__", "user", "title", "is_partner", "office"]
+    list_filter = ["is_partner", "office"]
+    search_fields = [
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+        "bar_admissions__number",
+    ]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created_at"]
+    inlines = [BarAdmissionInline]
+
+
+@admin.register(BarAdmission)
+class BarAdmissionAdmin(LpoModelAdmin):
+    list_display = [
+        "attorney",
+        "jurisdiction",
+        "number",
+        "status",
+        "admitted_on",
+        "expires_on",
+        "verified_by",
+        "verified_at",
+    ]
+    list_filter = ["status", "jurisdiction"]
+    search_fields = [
+        "jurisdiction",
+        "number",
+        "attorney__user__username",
+        "attorney__user__last_name",
+    ]
+    date_hierarchy = "admitted_on"
+    list_select_related = ["attorney__user", "verified_by"]
+    autocomplete_fields = ["attorney", "verified_by"]
+
+
+# --- Work product, reviews, sign-offs -----------------------------------------------------
+
+
+class SubmissionInline(ReadOnlyTabularInline):
+    model = Submission
+    fields = [
+        "version",
+        "original_name",
+        "file_size",
+        "sha256_prefix",
+        "submitted_by",
+        "submitted_at",
+    ]
+    readonly_fields = ["file_size", "sha256_prefix"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Submission]:
+        return super().get_queryset(request).select_related("task", "submitted_by")
+
+    @admin.display(description="size")
+    def file_size(self, submission: Submission) -> str:
+        return human_size(submission.size)
+
+    @admin.display(description="SHA-256")
+    def sha256_prefix(self, submission: Submission) -> str:
+        return short_hash(submission.sha256)
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ViewOnlyAdmin):
+    list_display = [
+        "task",
+        "task__matter__number",
+        "version",
+        "original_name",
+        "file_size",
+        "sha256_prefix",
+        "submitted_by",
+        "submitted_at",
+    ]
+    list_filter = ["content_type", "task__matter__client"]
+    search_fields = ["task__title", "task__matter__number", "original_name", "sha256"]
+    date_hierarchy = "submitted_at"
+    list_select_related = ["task__matter", "submitted_by"]
+    # The stored file is private: its name and hash are shown, it is never linked from here.
+    fields = [
+        "task",
+        "version",
+        "original_name",
+        "content_type",
+        "file_size",
+        "sha256",
+        "note",
+        "submitted_by",
+        "submitted_at",
+    ]
+    readonly_fields = ["file_size"]
+
+    @admin.display(description="size", ordering="size")
+    def file_size(self, submission: Submission) -> str:
+        return human_size(submission.size)
+
+    @admin.display(description="SHA-256")
+    def sha256_prefix(self, submission: Submission) -> str:
+        return short_hash(submission.sha256)
+
+
+@admin.register(Review)
+class ReviewAdmin(ViewOnlyAdmin):
+    list_display = ["submission", "reviewer", "decision", "started_at", "decided_at"]
+    list_filter = ["decision", "submission__task__matter__client"]
+    search_fields = [
+        "submission__task__title",
+        "submission__task__matter__number",
+        "reviewer__username",
+        "reviewer__last_name",
+    ]
+    date_hierarchy = "started_at"
+    list_select_related = ["submission__task", "reviewer"]
+
+
+@admin.register(SignOff)
+class SignOffAdmin(ViewOnlyAdmin):
+    list_display = [
+        "task",
+        "task__matter__number",
+        "submission__version",
+        "attorney",
+        "bar_admission",
+        "sha256_prefix",
+        "signed_at",
+    ]
+    list_filter = ["bar_admission__jurisdiction", "task__matter__client"]
+    search_fields = ["task__title", "task__matter__number", "attorney__username", "sha256"]
+    date_hierarchy = "signed_at"
+    list_select_related = ["task__matter", "submission", "attorney", "bar_admission"]
+
+    @admin.display(description="SHA-256")
+    def sha256_prefix(self, signoff: SignOff) -> str:
+        return short_hash(signoff.sha256)
+
+
+# --- Policies, calendars, reminders -------------------------------------------------------
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(LpoModelAdmin):
+    list_display = [
+        "name",
+        "task_type",
+        "priority",
+        "turnaround_business_hours",
+        "review_window_business_hours",
+        "escalate_to_responsible_after_hours",
+        "escalate_to_partner_after_hours",
+        "escalation_partner",
+        "is_active",
+    ]
+    list_filter = ["is_active", "task_type", "priority"]
+    search_fields = ["name"]
+    list_select_related = ["escalation_partner"]
+    autocomplete_fields = ["escalation_partner"]
+
+
+@admin.register(FirmHoliday)
+class FirmHolidayAdmin(LpoModelAdmin):
+    list_display = ["day", "name", "country"]
+    list_filter = ["country"]
+    search_fields = ["name"]
+    date_hierarchy = "day"
+
+
+@admin.register(ReminderRecord)
+class ReminderRecordAdmin(ViewOnlyAdmin):
+    list_display = [
+        "kind",
+        "object_type",
+        "object_id",
+        "threshold",
+        "created_at",
+        "sent_at",
+        "attempts",
+    ]
+    list_filter = ["kind", "object_type", ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["object_type", "threshold", "last_error"]
+    date_hierarchy = "created_at"
+    fields = [
+        "kind",
+        "object_type",
+        "object_id",
+        "threshold",
+        "recipients_json",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "last_error",
+    ]
+    readonly_fields = ["recipients_json"]
+
+    @admin.display(description="recipients")
+    def recipients_json(self, record: ReminderRecord) -> SafeString:
+        return pretty_json(record.recipients)
+
+
+@admin.register(Notification)
+class NotificationAdmin(LpoModelAdmin):
+    """Written by the reminder machinery; the admin may only read or clear them."""
+
+    list_display = ["subject", "user", "kind", "created_at", "read_at", "emailed_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subject", "user__username"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
+        return False
+
+
+@admin.register(NotificationSettings)
+class NotificationSettingsAdmin(LpoModelAdmin):
+    list_display = ["user", "email_delivery", "digest_hour", "time_zone"]
+    list_filter = ["email_delivery"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+
+
+# --- Task admin, extended with the supervision-side transitions ---------------------------
+
+
+admin.site.unregister(Task)
+
+
+@admin.register(Task)
+class SupervisedTaskAdmin(TaskAdmin):
+    inlines = [*TaskAdmin.inlines, SubmissionInline]
+    actions = [*TaskAdmin.actions, "start_review", "deliver_tasks"]
+
+    @admin.action(description="Start review of selected tasks", permissions=["change"])
+    def start_review(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        self.run_transition(
+            request,
+            queryset,
+            call=lambda actor, task: review_start(actor=actor, task=task),
+            done="Started review of",
+        )
+
+    @admin.action(description="Deliver selected tasks to the client", permissions=["change"])
+    def deliver_tasks(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        self.run_transition(
+            request,
+            queryset,
+            call=lambda actor, task: task_deliver(actor=actor, task=task),
+            done="Delivered",
+        )
