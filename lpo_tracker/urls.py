@@ -12,6 +12,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("matters/", include("matters.urls")),
-    path("vendor/", include("vendors.urls")),
+    path("vendors/", include("vendors.urls")),
+    path("engagements/", include("matters.engagement_urls")),
+    path("portal/", include("supervision.portal_urls")),
+    path("reports/", include("supervision.report_urls")),
     path("", include("supervision.urls")),
 ]

@@ -17,10 +17,12 @@ STAFF_NAV = [
     ("supervision:dashboard", "Dashboard"),
     ("matters:list", "Matters"),
     ("supervision:review_queue", "Review queue"),
+    ("vendors:list", "Vendors"),
+    ("reports:scorecards", "Scorecards"),
     ("supervision:notifications", "Notifications"),
 ]
 VENDOR_NAV = [
-    ("vendors:portal", "My tasks"),
+    ("portal:tasks", "My tasks"),
     ("supervision:notifications", "Notifications"),
 ]
 
