@@ -1,5 +1,29 @@
-from django.urls import path  # noqa: F401
+"""The supervising attorney's pages and the task pages vendors share, mounted at "/"."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from supervision import views
 
 app_name = "supervision"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = [
+    path("", views.dashboard, name="dashboard"),
+    path("review/", views.review_queue, name="review_queue"),
+    path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
+    path("tasks/<int:pk>/start/", views.start, name="start"),
+    path("tasks/<int:pk>/submit/", views.submission_upload, name="submission_upload"),
+    path("tasks/<int:pk>/start-review/", views.start_review, name="start_review"),
+    path("tasks/<int:pk>/review/", views.review, name="review"),
+    path("tasks/<int:pk>/approve/", views.approve, name="approve"),
+    path("tasks/<int:pk>/request-changes/", views.request_changes, name="request_changes"),
+    path("tasks/<int:pk>/deliver/", views.deliver, name="deliver"),
+    path("submissions/<int:pk>/download/", views.submission_download,
+         name="submission_download"),
+    path("submissions/<int:pk>/inline/", views.submission_inline, name="submission_inline"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/read-all/", views.notifications_read_all,
+         name="notifications_read_all"),
+]

@@ -1,0 +1,373 @@
+"""Forms of the matter pages. They validate input and shape it for the services; the rules
+themselves (who may, which state, which vendor) stay in `matters.services`.
+
+Deadlines are typed as wall-clock time in the MATTER's time zone (a deadline on a New York
+matter means 17:00 in New York, wherever the person typing it sits) and stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from lpo_tracker.fields import Priority, TaskType
+from matters.models import ConflictCheckStatus, Engagement, Matter, Task
+
+# --- Task templates -----------------------------------------------------------------------
+
+# Template deadlines fall at this local time on the due day, in the matter's time zone.
+TEMPLATE_DUE_TIME = dt.time(17, 0)
+
+
+@dataclass(frozen=True)
+class TaskTemplate:
+    """Defaults for a kind of work the firm sends out often.
+
+    `due_in_days` counts CALENDAR days from today in the matter's time zone (weekends and
+    holidays included): a simple starting point the user adjusts; the business-day SLA
+    arithmetic lives in supervision's calendars, not in a form default.
+    """
+
+    key: str
+    label: str
+    title: str
+    task_type: str
+    instructions: str
+    priority: str = Priority.NORMAL
+    requires_legal_judgment: bool = True
+    estimated_hours: Decimal = Decimal("0")
+    document_count: int = 0
+    due_in_days: int = 10
+
+    def due_at(self, matter: Matter) -> dt.datetime:
+        zone = zoneinfo.ZoneInfo(matter.time_zone)
+        today = timezone.localtime(timezone.now(), zone).date()
+        local = dt.datetime.combine(today + dt.timedelta(days=self.due_in_days), TEMPLATE_DUE_TIME)
+        return local.replace(tzinfo=zone)
+
+    def initial(self, matter: Matter) -> dict[str, Any]:
+        return {
+            "template": self.key,
+            "title": self.title,
+            "task_type": self.task_type,
+            "requires_legal_judgment": self.requires_legal_judgment,
+            "instructions": self.instructions,
+            "priority": self.priority,
+            "estimated_hours": self.estimated_hours,
+            "document_count": self.document_count,
+            "sla_due_at": self.due_at(matter),
+        }
+
+
+TASK_TEMPLATES: dict[str, TaskTemplate] = {
+    template.key: template
+    for template in (
+        TaskTemplate(
+            key="privilege_review",
+            label="First-level privilege review",
+            title="First-level privilege review",
+            task_type=TaskType.DOCUMENT_REVIEW,
+            instructions=(
+                "Code each document Privileged / Not privileged / Partially privileged using "
+                "the review protocol. Flag anything involving in-house or outside counsel for "
+                "second-level review. Do not produce or share any document."
+            ),
+            estimated_hours=Decimal("40"),
+            document_count=2000,
+            due_in_days=10,
+        ),
+        TaskTemplate(
+            key="deposition_summary",
+            label="Deposition summary",
+            title="Deposition summary",
+            task_type=TaskType.DEPOSITION_SUMMARY,
+            instructions=(
+                "Page-line summary of the transcript, with a topical index and a list of "
+                "exhibits referred to. Quote admissions verbatim with page and line."
+            ),
+            estimated_hours=Decimal("8"),
+            document_count=1,
+            due_in_days=5,
+        ),
+        TaskTemplate(
+            key="contract_abstraction",
+            label="Contract abstraction batch",
+            title="Contract abstraction batch",
+            task_type=TaskType.CONTRACT_ABSTRACTION,
+            instructions=(
+                "Abstract parties, term, renewal, termination rights, change of control, "
+                "assignment, exclusivity, limitation of liability and governing law into the "
+                "abstraction template. Mark any clause you are unsure of for attorney review."
+            ),
+            estimated_hours=Decimal("25"),
+            document_count=100,
+            due_in_days=10,
+        ),
+        TaskTemplate(
+            key="diligence_data_room",
+            label="Due-diligence data-room review",
+            title="Data-room review – material contracts",
+            task_type=TaskType.DUE_DILIGENCE,
+            instructions=(
+                "Review the material-contracts folder of the data room and list red flags "
+                "(consents, change of control, MFN, non-compete) in the issues list."
+            ),
+            priority=Priority.HIGH,
+            estimated_hours=Decimal("30"),
+            document_count=250,
+            due_in_days=7,
+        ),
+    )
+}
+
+
+# --- Fields -------------------------------------------------------------------------------
+
+
+class ZonedDateTimeField(forms.DateTimeField):
+    """A `datetime-local` input read and shown as wall-clock time in a given zone.
+
+    Django's DateTimeField converts with the *active* time zone (UTC on this site); this
+    field converts with the zone it is given (the matter's), and keeps Django's refusal of
+    times that do not exist or happen twice at a DST change.
+    """
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def __init__(self, *, zone_name: str = "UTC", **kwargs: Any) -> None:
+        self.zone_name = zone_name
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        with timezone.override(zoneinfo.ZoneInfo(self.zone_name)):
+            return super().to_python(value)
+
+    def prepare_value(self, value: Any) -> Any:
+        with timezone.override(zoneinfo.ZoneInfo(self.zone_name)):
+            return super().prepare_value(value)
+
+
+def zone_help(matter: Matter, what: str) -> str:
+    return (
+        f"{what} in the matter's time zone, {matter.time_zone}. Stored in UTC; the vendor "
+        "sees it in their own zone."
+    )
+
+
+def _future(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value <= timezone.now():
+        raise forms.ValidationError("This date and time has already passed.", code="past")
+    return value
+
+
+# --- Tasks --------------------------------------------------------------------------------
+
+
+class TaskTemplateChoiceForm(forms.Form):
+    """The "start from a template" picker (GET): it only pre-fills the task form."""
+
+    template = forms.ChoiceField(
+        label="Start from a template",
+        required=False,
+        choices=[("", "Blank task")] + [(t.key, t.label) for t in TASK_TEMPLATES.values()],
+        help_text="Fills in the form below; you can change anything before saving.",
+    )
+
+
+class TaskCreateForm(forms.Form):
+    template = forms.CharField(required=False, widget=forms.HiddenInput)
+    title = forms.CharField(max_length=250)
+    task_type = forms.ChoiceField(label="Type of work", choices=TaskType.choices)
+    requires_legal_judgment = forms.BooleanField(
+        label="Requires legal judgment",
+        required=False,
+        initial=True,
+        help_text=str(Task._meta.get_field("requires_legal_judgment").help_text),
+    )
+    instructions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Shared with the vendor. Never paste privileged content the vendor does not "
+        "need.",
+    )
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    estimated_hours = forms.DecimalField(
+        label="Estimated hours", min_value=0, max_digits=8, decimal_places=2, initial=0
+    )
+    document_count = forms.IntegerField(label="Documents (approx.)", min_value=0, initial=0)
+    sla_due_at = ZonedDateTimeField(label="Vendor due (SLA)", required=False)
+
+    def __init__(self, *args: Any, matter: Matter, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.matter = matter
+        due = self.fields["sla_due_at"]
+        assert isinstance(due, ZonedDateTimeField)
+        due.zone_name = matter.time_zone
+        due.help_text = zone_help(matter, "Date and time") + (
+            " Optional while drafting; needed before the task is assigned."
+        )
+
+    def clean_sla_due_at(self) -> dt.datetime | None:
+        return _future(self.cleaned_data.get("sla_due_at"))
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned data as `task_create` keyword arguments."""
+        data = dict(self.cleaned_data)
+        data.pop("template", None)
+        return data
+
+
+class EngagementChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Engagement) -> str:  # type: ignore[override]
+        return str(obj.vendor)
+
+
+class TaskAssignForm(forms.Form):
+    engagement = EngagementChoiceField(
+        label="Vendor", queryset=Engagement.objects.none(), empty_label=None,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(
+        self, *args: Any, task: Task, engagements: QuerySet[Engagement], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.task = task
+        engagement_field = self.fields["engagement"]
+        assert isinstance(engagement_field, EngagementChoiceField)
+        engagement_field.queryset = engagements
+        if task.sla_due_at is None:
+            # The service refuses an assignment without a deadline; ask for it here.
+            self.fields["sla_due_at"] = ZonedDateTimeField(
+                label="Vendor due (SLA)",
+                zone_name=task.matter.time_zone,
+                help_text=zone_help(task.matter, "Date and time"),
+            )
+
+    def clean_sla_due_at(self) -> dt.datetime | None:
+        return _future(self.cleaned_data.get("sla_due_at"))
+
+
+class TaskReassignForm(forms.Form):
+    engagement = EngagementChoiceField(
+        label="New vendor", queryset=Engagement.objects.none(), empty_label=None,
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded in the audit trail and shown to the matter team.",
+    )
+
+    def __init__(
+        self, *args: Any, engagements: QuerySet[Engagement], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        engagement_field = self.fields["engagement"]
+        assert isinstance(engagement_field, EngagementChoiceField)
+        engagement_field.queryset = engagements
+
+
+class TaskCancelForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded in the audit trail; the vendor sees that the task was cancelled.",
+    )
+
+
+class BulkAssignForm(forms.Form):
+    """Assign drafts / reassign open work of one matter to one engagement in a single step.
+
+    Each task goes through its own service call (and transaction): one refusal does not undo
+    the others, and each outcome is reported."""
+
+    tasks = forms.ModelMultipleChoiceField(
+        queryset=Task.objects.none(), error_messages={"required": "Select at least one task."}
+    )
+    engagement = EngagementChoiceField(
+        label="Vendor", queryset=Engagement.objects.none(), empty_label="Choose a vendor…"
+    )
+    # Required by the service for each task already with a vendor; the page says so.
+    reason = forms.CharField(label="Reason (for reassignments)", required=False)
+
+    def __init__(
+        self, *args: Any, tasks: QuerySet[Task], engagements: QuerySet[Engagement],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        task_field = self.fields["tasks"]
+        engagement_field = self.fields["engagement"]
+        assert isinstance(task_field, forms.ModelMultipleChoiceField)
+        assert isinstance(engagement_field, EngagementChoiceField)
+        task_field.queryset = tasks
+        engagement_field.queryset = engagements
+
+
+# --- Engagements --------------------------------------------------------------------------
+
+
+class ConflictCheckForm(forms.Form):
+    result = forms.ChoiceField(
+        choices=[
+            (ConflictCheckStatus.CLEARED, "Cleared – no conflict"),
+            (ConflictCheckStatus.FLAGGED, "Flagged – a conflict was found"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when a conflict is flagged.",
+    )
+
+
+class ConsentForm(forms.Form):
+    given_by = forms.CharField(
+        label="Consent given by", max_length=200,
+        help_text="The client representative, e.g. “Jane Roe, General Counsel”.",
+    )
+    given_on = forms.DateField(
+        label="Date of consent", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    scope = forms.CharField(
+        label="Scope of consent", widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the client agreed may be shared with this provider.",
+    )
+
+
+# --- Audit export -------------------------------------------------------------------------
+
+
+class AuditExportForm(forms.Form):
+    """A date range of the matter's audit trail, both days included, read in the matter's
+    time zone."""
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, matter: Matter, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.matter = matter
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The end date is before the start date.")
+        return cleaned
+
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) as UTC-comparable instants: local midnight to the next local midnight."""
+        zone = zoneinfo.ZoneInfo(self.matter.time_zone)
+        start: dt.date = self.cleaned_data["start"]
+        end: dt.date = self.cleaned_data["end"]
+        return (
+            dt.datetime.combine(start, dt.time.min, tzinfo=zone),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone),
+        )

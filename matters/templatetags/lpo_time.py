@@ -1,0 +1,94 @@
+"""Deadlines shown the way people read them: in the matter's time zone, with the zone named,
+and with a relative clock ("overdue by 2 days", "due in 5 hours").
+
+Stored instants are UTC (DESIGN.md, invariant 5); every conversion for display happens here so
+templates never format a deadline in the server's zone by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+# A deadline closer than this is "soon" (amber) rather than comfortably "ok" (green).
+SOON = dt.timedelta(hours=24)
+
+
+def _zone(tz_name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def duration_words(delta: dt.timedelta) -> str:
+    """A coarse, readable size for a gap: minutes under an hour, hours under two days, else
+    days. Coarse on purpose: "overdue by 2 days" is what a reader needs, not 49h 13m."""
+    seconds = abs(int(delta.total_seconds()))
+    if seconds < 3600:
+        return _plural(max(1, seconds // 60), "minute")
+    if seconds < 48 * 3600:
+        return _plural(seconds // 3600, "hour")
+    return _plural(seconds // 86400, "day")
+
+
+@register.filter
+def relative_due(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """ "overdue by 2 days" or "due in 5 hours"; empty for no deadline."""
+    if value is None:
+        return ""
+    delta = value - (now or timezone.now())
+    if delta.total_seconds() < 0:
+        return f"overdue by {duration_words(delta)}"
+    return f"due in {duration_words(delta)}"
+
+
+def clock_state(value: dt.datetime, now: dt.datetime) -> str:
+    if value < now:
+        return "overdue"
+    if value - now <= SOON:
+        return "soon"
+    return "ok"
+
+
+@register.simple_tag
+def deadline(value: dt.datetime | None, tz_name: str, running: bool = True) -> SafeString:
+    """A deadline in the zone `tz_name` with the zone's abbreviation, and, while the clock is
+    `running` (the work is still open), a coloured relative clock. The full zone name is in
+    the tooltip and the machine-readable UTC instant in `datetime`."""
+    if value is None:
+        return format_html('<span class="muted">{}</span>', "No deadline")
+    local = timezone.localtime(value, _zone(tz_name))
+    stamp = format_html(
+        '<time datetime="{}" title="{}">{} {}</time>',
+        value.astimezone(dt.UTC).isoformat(timespec="minutes").replace("+00:00", "Z"),
+        tz_name,
+        f"{local.day} {local:%b %Y, %H:%M}",
+        local.tzname() or tz_name,
+    )
+    if not running:
+        return stamp
+    now = timezone.now()
+    return format_html(
+        '{} <span class="clock clock--{}">{}</span>',
+        stamp,
+        clock_state(value, now),
+        relative_due(value, now),
+    )
+
+
+@register.filter
+def zone_abbreviation(tz_name: str) -> str:
+    """The zone's abbreviation right now (EST/EDT, IST, …), for headings and help text."""
+    return timezone.localtime(timezone.now(), _zone(tz_name)).tzname() or tz_name

@@ -1,0 +1,669 @@
+"""Matter pages: the list, the detail, the audit-trail export, and the task moves firm staff
+make before work reaches a vendor (create, assign, reassign, cancel, bulk assign), plus
+recording an engagement's conflict check and client consent.
+
+Views are thin. They read through `matters.selectors` (404 for what the user may not see, 403
+for what they may see but not do) and write through `matters.services`, turning a
+`RuleViolation` into a form error or a message, never a 500. Vendor users have no matter
+pages at all: every view here answers them 404 (they work from their portal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import IO, Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.audit.selectors import events_for_matter, write_events_csv
+from lpo_tracker.audit.services import audit_record
+from lpo_tracker.errors import RuleViolation
+from matters import services
+from matters.filters import MatterFilter
+from matters.forms import (
+    TASK_TEMPLATES,
+    AuditExportForm,
+    BulkAssignForm,
+    ConflictCheckForm,
+    ConsentForm,
+    TaskAssignForm,
+    TaskCancelForm,
+    TaskCreateForm,
+    TaskReassignForm,
+    TaskTemplateChoiceForm,
+)
+from matters.models import (
+    AWAITING_REVIEW_STATES,
+    OPEN_STATES,
+    WITH_VENDOR_STATES,
+    Engagement,
+    EthicalWall,
+    Matter,
+    MatterMembership,
+    MatterRole,
+    Task,
+    TaskStatus,
+)
+from matters.selectors import (
+    CHANGE,
+    SUPERVISE,
+    VIEW,
+    get_matter_for,
+    get_task_for,
+    matters_visible_to,
+    tasks_visible_to,
+    user_has_matter_perm,
+)
+
+View = Callable[..., HttpResponse]
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (for the type checker)."""
+
+    htmx: HtmxDetails
+
+
+MATTERS_PER_PAGE = 25
+TIMELINE_LENGTH = 50
+# Tasks that can be handed to a vendor from the matter page: drafts (assign) and unsubmitted
+# work already with a vendor (reassign).
+MOVABLE_STATES = (TaskStatus.DRAFT, TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS,
+                  TaskStatus.CHANGES_REQUESTED)
+REASSIGNABLE_STATES = (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS,
+                       TaskStatus.CHANGES_REQUESTED)
+CANCELLABLE_STATES = (TaskStatus.DRAFT, *OPEN_STATES)
+
+
+# --- Access -------------------------------------------------------------------------------
+
+
+def _refuse_vendor_users(user: Any) -> None:
+    """Vendor users never see matters (DESIGN.md, invariant 2): the pages do not exist for
+    them, so 404 rather than 403. Reads the same cached relation as the navigation."""
+    try:
+        user.vendor_membership  # noqa: B018 - the access is the check
+    except ObjectDoesNotExist:
+        return
+    raise Http404("No such page.")
+
+
+def staff_view(view: View) -> View:
+    """Signed-in firm staff only: anonymous users go to the login page, vendor users get 404."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _refuse_vendor_users(request.user)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def _actor(request: HttpRequest) -> User:
+    """The signed-in user: every view here is behind login_required."""
+    return cast(User, request.user)
+
+
+def _task_for_change(request: HttpRequest, pk: int) -> Task:
+    """The task if the user may see it (404) and may change its matter (403)."""
+    task = get_task_for(request.user, pk)
+    if not user_has_matter_perm(request.user, task.matter, CHANGE):
+        raise PermissionDenied("You may see this task but not change its matter.")
+    return task
+
+
+def _engagement_for_change(request: HttpRequest, pk: int) -> Engagement:
+    engagement = get_object_or_404(Engagement.objects.select_related("vendor"), pk=pk)
+    # 404 when the matter is not visible (same answer as a missing engagement), 403 without
+    # the right to change it.
+    engagement.matter = get_matter_for(request.user, engagement.matter_id, perm=CHANGE)
+    return engagement
+
+
+def _engagements_of(matter: Matter) -> QuerySet[Engagement]:
+    return Engagement.objects.filter(matter=matter).select_related("vendor").order_by(
+        "status", "vendor__name"
+    )
+
+
+@dataclass
+class EngagementOption:
+    """An engagement as a choice on a form, with why it cannot take work today."""
+
+    engagement: Engagement
+    blockers: list[str] = field(default_factory=list)
+    conflict_form: ConflictCheckForm | None = None
+    consent_form: ConsentForm | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blockers)
+
+
+def _engagement_options(engagements: QuerySet[Engagement], matter: Matter
+                        ) -> list[EngagementOption]:
+    # Same day as the service checks against (matters.services._check_engagement).
+    today = timezone.localdate()
+    options = []
+    for engagement in engagements:
+        engagement.matter = matter  # already loaded: spare the blockers a query per row
+        options.append(
+            EngagementOption(engagement, services.engagement_blockers(engagement, day=today))
+        )
+    return options
+
+
+def _matter_url(matter_id: int, anchor: str = "") -> str:
+    url = reverse("matters:detail", args=[matter_id])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _task_url(task: Task) -> str:
+    return reverse("supervision:task_detail", args=[task.pk])
+
+
+# --- Matter list --------------------------------------------------------------------------
+
+
+def annotate_task_counts(matters: QuerySet[Matter], *, now: dt.datetime) -> QuerySet[Matter]:
+    """Open, draft and overdue task counts per matter, in the same query as the matters.
+
+    Overdue = with the vendor past its SLA, or awaiting review past its review window.
+    """
+    overdue = Q(tasks__status__in=WITH_VENDOR_STATES, tasks__sla_due_at__lt=now) | Q(
+        tasks__status__in=AWAITING_REVIEW_STATES, tasks__review_due_at__lt=now
+    )
+    return matters.annotate(
+        open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_STATES)),
+        draft_task_count=Count("tasks", filter=Q(tasks__status=TaskStatus.DRAFT)),
+        overdue_task_count=Count("tasks", filter=overdue),
+    ).order_by("-opened_on", "-number")
+
+
+@staff_view
+@require_GET
+def matter_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Queries, whatever the number of rows: the client choices of the filter form, the
+    count for the paginator, and one page of matters with their task counts."""
+    matters = annotate_task_counts(matters_visible_to(request.user), now=timezone.now())
+    filterset = MatterFilter(request.GET or None, queryset=matters, request=request)
+    paginator = Paginator(filterset.qs, MATTERS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    filter_keys = ("q", "client", "status", "practice_area", "overdue")
+    context = {
+        "filterset": filterset,
+        "page_obj": page,
+        "matters": page.object_list,
+        "is_filtered": any(request.GET.get(key) for key in filter_keys),
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "matters/_matter_results.html" if partial else "matters/matter_list.html"
+    response = render(request, template, context)
+    # The same URL answers a whole page or the results fragment: caches must tell them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- Matter detail ------------------------------------------------------------------------
+
+PERMISSION_WORDS = {VIEW: "view access", CHANGE: "edit access", SUPERVISE: "supervision rights"}
+
+
+def describe_event(
+    event: AuditEvent, *, vendor_names: dict[int, str], show_walls: bool,
+    screened_ids: frozenset[int] = frozenset(),
+) -> str:
+    """One readable line for an audit event on the matter's timeline.
+
+    Who is screened by an ethical wall is shown only to those who manage the matter: for
+    everyone else, walls and grants concerning a screened person read generically.
+    """
+    after: dict[str, Any] = event.after or {}
+    before: dict[str, Any] = event.before or {}
+    concerned = after.get("user") or before.get("user")
+    if not show_walls and concerned in screened_ids:
+        return "changed who may access the matter"
+    subject = f"“{event.object_repr}”"
+    vendor = vendor_names.get(after.get("engagement") or 0, "another vendor")
+    permission = PERMISSION_WORDS.get(after.get("permission", ""), after.get("permission", ""))
+    descriptions: dict[str, Callable[[], str]] = {
+        "matter.created": lambda: "opened the matter",
+        "permission.granted": lambda: f"gave {after.get('username', 'a user')} {permission}",
+        "permission.revoked": lambda: "removed "
+        + PERMISSION_WORDS.get(before.get("permission", ""), "a permission")
+        + f" from {before.get('username', 'a user')}",
+        "wall.added": lambda: (
+            f"screened {after.get('username', 'a user')} from the matter (ethical wall)"
+            if show_walls else "updated the matter's ethical walls"
+        ),
+        "wall.removed": lambda: (
+            f"took down the ethical wall for {before.get('username', 'a user')}"
+            if show_walls else "updated the matter's ethical walls"
+        ),
+        "engagement.created": lambda: f"engaged a vendor ({event.object_repr})",
+        "engagement.conflict_checked": lambda: (
+            f"recorded the conflict check for {event.object_repr}: "
+            f"{after.get('conflict_check_status', 'done')}"
+        ),
+        "engagement.consent_recorded": lambda: (
+            f"recorded client consent for {event.object_repr} "
+            f"(given by {after.get('given_by', 'the client')})"
+        ),
+        "task.created": lambda: f"created the draft task {subject}",
+        "task.assigned": lambda: f"assigned {subject} to {vendor}",
+        "task.reassigned": lambda: f"reassigned {subject} to {vendor}: {after.get('reason', '')}",
+        "task.started": lambda: f"started work on {subject}",
+        "task.cancelled": lambda: f"cancelled {subject}: {after.get('reason', '')}",
+        "task.due_date_changed": lambda: f"moved a due date of {subject}: "
+        f"{after.get('reason', '')}",
+        "task.delivered": lambda: f"delivered {subject} to the client",
+        "submission.created": lambda: f"submitted work product for {subject}",
+        "submission.downloaded": lambda: f"opened submitted work product of {subject}",
+        "review.started": lambda: f"started the attorney review of {subject}",
+        "review.changes_requested": lambda: f"requested changes on {subject}",
+        "signoff.recorded": lambda: f"signed off {subject}",
+        "audit.exported": lambda: "exported the audit trail "
+        f"({after.get('start', '?')} to {after.get('end', '?')})",
+    }
+    describe = descriptions.get(event.action)
+    if describe is not None:
+        return describe()
+    return f"{event.action.replace('.', ' ').replace('_', ' ')} {subject}".strip()
+
+
+@dataclass
+class TimelineEntry:
+    event: AuditEvent
+    description: str
+    task_id: int | None
+
+
+@dataclass
+class TaskGroup:
+    status: str
+    label: str
+    tasks: list[Task]
+
+
+def _group_tasks(tasks: list[Task]) -> list[TaskGroup]:
+    """Tasks by state, in the order work flows; empty states are left out."""
+    by_status: dict[str, list[Task]] = {}
+    for task in tasks:
+        by_status.setdefault(task.status, []).append(task)
+    return [
+        TaskGroup(status, str(label), by_status[status])
+        for status, label in TaskStatus.choices
+        if status in by_status
+    ]
+
+
+def _timeline(matter: Matter, *, vendor_names: dict[int, str], show_walls: bool,
+              screened_ids: frozenset[int]) -> list[TimelineEntry]:
+    events = events_for_matter(matter.pk).select_related("actor").order_by("-id")
+    return [
+        TimelineEntry(
+            event,
+            describe_event(event, vendor_names=vendor_names, show_walls=show_walls,
+                           screened_ids=screened_ids),
+            int(event.object_id) if event.object_type == "matters.task" else None,
+        )
+        for event in events[:TIMELINE_LENGTH]
+    ]
+
+
+def _detail_context(request: HttpRequest, matter: Matter) -> dict[str, Any]:
+    """Everything the matter page shows, in a fixed number of queries (the tasks table is
+    one query whatever its length; each engagement costs one diligence query)."""
+    user = request.user
+    can_change = user_has_matter_perm(user, matter, CHANGE)
+    can_supervise = user_has_matter_perm(user, matter, SUPERVISE)
+    walls = list(EthicalWall.objects.filter(matter=matter).select_related("user"))
+    screened_ids = frozenset(wall.user_id for wall in walls)
+    # Screened people are out of the matter whatever their membership says.
+    memberships = [
+        membership
+        for membership in MatterMembership.objects.filter(matter=matter)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+        if membership.user_id not in screened_ids
+    ]
+    engagements = _engagements_of(matter)
+    options = _engagement_options(engagements, matter)
+    for option in options if can_change else []:
+        prefix = f"engagement-{option.engagement.pk}"
+        option.conflict_form = ConflictCheckForm(auto_id=f"{prefix}-conflict-%s")
+        option.consent_form = ConsentForm(
+            auto_id=f"{prefix}-consent-%s", initial={"given_on": timezone.localdate()}
+        )
+    vendor_names = {option.engagement.pk: str(option.engagement.vendor) for option in options}
+    tasks = list(
+        tasks_visible_to(user)
+        .filter(matter=matter)
+        .order_by(F("sla_due_at").asc(nulls_last=True), "id")
+    )
+    movable = [task for task in tasks if task.status in MOVABLE_STATES]
+    return {
+        "matter": matter,
+        "can_change": can_change,
+        "can_export": can_change or can_supervise,
+        "team": [m for m in memberships if m.role == MatterRole.TEAM],
+        "supervisors": [m for m in memberships if m.role == MatterRole.SUPERVISING_ATTORNEY],
+        "walls": walls if can_change else [],
+        "engagement_options": options,
+        "task_groups": _group_tasks(tasks),
+        "task_count": len(tasks),
+        "movable_ids": {task.pk for task in movable},
+        "reassignable_states": REASSIGNABLE_STATES,
+        "cancellable_states": CANCELLABLE_STATES,
+        # The vendor's clock runs from drafting (a draft past its date needs a new one)
+        # until the work is handed in.
+        "sla_clock_states": (TaskStatus.DRAFT, *WITH_VENDOR_STATES),
+        "awaiting_review_states": AWAITING_REVIEW_STATES,
+        "bulk_form": BulkAssignForm(
+            tasks=Task.objects.none(), engagements=engagements, auto_id="bulk-%s"
+        ) if can_change and movable else None,
+        "timeline": _timeline(matter, vendor_names=vendor_names, show_walls=can_change,
+                              screened_ids=screened_ids),
+        "timeline_length": TIMELINE_LENGTH,
+        "export_form": AuditExportForm(
+            matter=matter, auto_id="export-%s",
+            initial={"start": matter.opened_on, "end": timezone.localdate()},
+        ),
+    }
+
+
+@staff_view
+@require_GET
+def matter_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    matter = get_matter_for(request.user, pk)
+    return render(request, "matters/matter_detail.html", _detail_context(request, matter))
+
+
+# --- Audit export -------------------------------------------------------------------------
+
+
+@staff_view
+@require_GET
+def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The matter's audit trail for a date range as CSV (hashes included, so the reader can
+    re-verify the chain). The export itself is audited.
+
+    1. 404 if the matter is not visible; 403 without edit or supervision rights.
+    2. No range yet, or a bad one: the form (with its errors).
+    3. Record "audit.exported" in its own short transaction (the chain lock is not held
+       while the file is written), then write the CSV.
+    """
+    matter = get_matter_for(request.user, pk)
+    if not (user_has_matter_perm(request.user, matter, CHANGE)
+            or user_has_matter_perm(request.user, matter, SUPERVISE)):
+        raise PermissionDenied("Exporting the audit trail needs edit or supervision rights.")
+    submitted = "start" in request.GET or "end" in request.GET
+    form = AuditExportForm(
+        request.GET if submitted else None, matter=matter,
+        initial={"start": matter.opened_on, "end": timezone.localdate()},
+    )
+    if not submitted or not form.is_valid():
+        return render(request, "matters/audit_export.html", {"matter": matter, "form": form})
+    start, end = form.bounds()
+    events = events_for_matter(matter.pk, start=start, end=end)
+    with transaction.atomic():
+        audit_record(
+            actor=_actor(request),
+            action="audit.exported",
+            obj=matter,
+            matter_id=matter.pk,
+            after={
+                "start": form.cleaned_data["start"].isoformat(),
+                "end": form.cleaned_data["end"].isoformat(),
+                "time_zone": matter.time_zone,
+                "events": events.count(),
+            },
+        )
+    filename = (f"audit-{matter.number}-{form.cleaned_data['start']:%Y%m%d}-"
+                f"{form.cleaned_data['end']:%Y%m%d}.csv")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    # HttpResponse accepts text writes like a file. The CSV is built in memory because
+    # write_events_csv writes to a stream rather than yielding rows to stream out.
+    write_events_csv(events, cast(IO[str], response))
+    return response
+
+
+# --- Tasks --------------------------------------------------------------------------------
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def task_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """A new draft task on the matter, optionally pre-filled from a task template (GET
+    ?template=…). "Save and assign" continues to the assignment form."""
+    matter = get_matter_for(request.user, pk, perm=CHANGE)
+    picker = TaskTemplateChoiceForm(request.GET or None, auto_id="picker-%s")
+    if request.method == "POST":
+        form = TaskCreateForm(request.POST, matter=matter)
+        if form.is_valid():
+            try:
+                task = services.task_create(
+                    actor=_actor(request),
+                    matter=matter,
+                    **form.service_fields(),
+                )
+            except RuleViolation as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Draft task “{task.title}” created.")
+                if request.POST.get("then") == "assign":
+                    return redirect("matters:task_assign", pk=task.pk)
+                return HttpResponseRedirect(_matter_url(matter.pk, "tasks"))
+    else:
+        chosen = TASK_TEMPLATES.get(request.GET.get("template", ""))
+        form = TaskCreateForm(matter=matter, initial=chosen.initial(matter) if chosen else None)
+    context = {"matter": matter, "form": form, "picker": picker, "templates": TASK_TEMPLATES}
+    if request.htmx and request.htmx.target == "task-form":
+        return render(request, "matters/_task_form.html", context)
+    return render(request, "matters/task_form.html", context)
+
+
+def _assign_context(task: Task, form: TaskAssignForm | TaskReassignForm,
+                    engagements: QuerySet[Engagement]) -> dict[str, Any]:
+    options = _engagement_options(engagements, task.matter)
+    return {
+        "task": task,
+        "matter": task.matter,
+        "form": form,
+        "engagement_options": options,
+        "any_available": any(not option.blocked for option in options),
+    }
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def task_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give a draft task to an engaged vendor. Engagements that cannot take work today are
+    listed with the reasons; the service decides again on submit."""
+    task = _task_for_change(request, pk)
+    engagements = _engagements_of(task.matter)
+    form = TaskAssignForm(request.POST or None, task=task, engagements=engagements)
+    if request.method == "POST" and form.is_valid():
+        engagement = form.cleaned_data["engagement"]
+        try:
+            services.task_assign(
+                actor=_actor(request),
+                task=task,
+                engagement=engagement,
+                sla_due_at=form.cleaned_data.get("sla_due_at"),
+            )
+        except RuleViolation as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"“{task.title}” assigned to {engagement.vendor}.")
+            return HttpResponseRedirect(_task_url(task))
+    return render(request, "matters/task_assign.html", _assign_context(task, form, engagements))
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move unsubmitted work to another engaged vendor, with a reason for the record."""
+    task = _task_for_change(request, pk)
+    engagements = _engagements_of(task.matter)
+    if task.engagement_id is not None:
+        engagements = engagements.exclude(pk=task.engagement_id)
+    form = TaskReassignForm(request.POST or None, engagements=engagements)
+    if request.method == "POST" and form.is_valid():
+        engagement = form.cleaned_data["engagement"]
+        try:
+            services.task_reassign(
+                actor=_actor(request),
+                task=task,
+                engagement=engagement,
+                reason=form.cleaned_data["reason"],
+            )
+        except RuleViolation as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"“{task.title}” reassigned to {engagement.vendor}.")
+            return HttpResponseRedirect(_task_url(task))
+    context = _assign_context(task, form, engagements)
+    context["can_move"] = task.status in REASSIGNABLE_STATES
+    return render(request, "matters/task_reassign.html", context)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _task_for_change(request, pk)
+    form = TaskCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.task_cancel(
+                actor=_actor(request),
+                task=task,
+                reason=form.cleaned_data["reason"],
+            )
+        except RuleViolation as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"“{task.title}” cancelled.")
+            return HttpResponseRedirect(_matter_url(task.matter_id, "tasks"))
+    return render(request, "matters/task_cancel.html", {
+        "task": task, "matter": task.matter, "form": form,
+        "can_cancel": task.status in CANCELLABLE_STATES,
+    })
+
+
+@staff_view
+@require_POST
+def bulk_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Assign (drafts) or reassign (work already with a vendor) the selected tasks to one
+    engagement. Each task is its own service call and transaction, so one refusal leaves the
+    others done; every outcome is reported as a message."""
+    matter = get_matter_for(request.user, pk, perm=CHANGE)
+    engagements = _engagements_of(matter)
+    form = BulkAssignForm(
+        request.POST,
+        tasks=tasks_visible_to(request.user).filter(matter=matter).order_by("id"),
+        engagements=engagements,
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"Nothing was assigned: {error}")
+        return HttpResponseRedirect(_matter_url(matter.pk, "tasks"))
+    engagement: Engagement = form.cleaned_data["engagement"]
+    reason: str = form.cleaned_data["reason"]
+    moved, refused = 0, 0
+    outcomes: list[tuple[bool, str]] = []
+    for task in form.cleaned_data["tasks"]:
+        try:
+            if task.status == TaskStatus.DRAFT:
+                services.task_assign(actor=_actor(request), task=task,
+                                     engagement=engagement)
+                outcomes.append((True, f"“{task.title}” assigned to {engagement.vendor}."))
+            else:
+                services.task_reassign(actor=_actor(request), task=task,
+                                       engagement=engagement, reason=reason)
+                outcomes.append((True, f"“{task.title}” reassigned to {engagement.vendor}."))
+            moved += 1
+        except RuleViolation as exc:
+            outcomes.append((False, f"“{task.title}” was not moved: {exc.message}"))
+            refused += 1
+    summary = f"Bulk assignment to {engagement.vendor}: {moved} moved, {refused} refused."
+    (messages.warning if refused else messages.success)(request, summary)
+    for ok, text in outcomes:
+        (messages.success if ok else messages.error)(request, text)
+    return HttpResponseRedirect(_matter_url(matter.pk, "tasks"))
+
+
+# --- Engagements: conflict check and client consent -----------------------------------------
+
+
+def _report_form_errors(request: HttpRequest, form: ConflictCheckForm | ConsentForm,
+                        what: str) -> None:
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{what} not recorded: {label + ': ' if label else ''}{error}")
+
+
+@staff_view
+@require_POST
+def engagement_record_conflict_check(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = _engagement_for_change(request, pk)
+    form = ConflictCheckForm(request.POST)
+    if not form.is_valid():
+        _report_form_errors(request, form, "Conflict check")
+    else:
+        try:
+            services.engagement_record_conflict_check(
+                actor=_actor(request),
+                engagement=engagement,
+                result=form.cleaned_data["result"],
+                notes=form.cleaned_data["notes"],
+            )
+        except RuleViolation as exc:
+            messages.error(request, f"Conflict check not recorded: {exc.message}")
+        else:
+            messages.success(request, f"Conflict check for {engagement.vendor} recorded.")
+    return HttpResponseRedirect(_matter_url(engagement.matter_id, f"engagement-{engagement.pk}"))
+
+
+@staff_view
+@require_POST
+def engagement_record_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = _engagement_for_change(request, pk)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        _report_form_errors(request, form, "Client consent")
+    else:
+        try:
+            services.engagement_record_consent(
+                actor=_actor(request),
+                engagement=engagement,
+                given_by=form.cleaned_data["given_by"],
+                given_on=form.cleaned_data["given_on"],
+                scope=form.cleaned_data["scope"],
+            )
+        except RuleViolation as exc:
+            messages.error(request, f"Client consent not recorded: {exc.message}")
+        else:
+            messages.success(request, f"Client consent for {engagement.vendor} recorded.")
+    return HttpResponseRedirect(_matter_url(engagement.matter_id, f"engagement-{engagement.pk}"))

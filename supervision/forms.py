@@ -1,0 +1,98 @@
+"""Forms of the supervision pages. They collect input; the rules live in the services.
+
+The attestation box and the change comments are `required` in the browser only: the
+services refuse a sign-off without the attestation and a change request without comments,
+and their messages become these forms' errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from lpo_tracker.fields import TaskType
+from supervision.selectors import QueueFilterOptions
+from supervision.uploads import CONTENT_TYPES
+
+ACCEPTED_EXTENSIONS = ",".join(sorted(CONTENT_TYPES))
+
+
+class SubmissionForm(forms.Form):
+    file = forms.FileField(
+        label="Work product file",
+        # An empty file reaches the upload checks, which say so in their own words.
+        allow_empty_file=True,
+        widget=forms.FileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
+    )
+    note = forms.CharField(
+        label="What changed in this version",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = settings.MAX_UPLOAD_BYTES
+        self.fields["file"].help_text = (
+            f"{', '.join(sorted(CONTENT_TYPES))}; up to {filesizeformat(limit)}."
+        )
+        self.fields["file"].widget.attrs["data-max-bytes"] = str(limit)
+
+
+class _VersionForm(forms.Form):
+    """Names the exact version the attorney looked at, so a newer upload is never approved
+    or sent back unseen."""
+
+    submission = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ApproveForm(_VersionForm):
+    attestation_accepted = forms.BooleanField(
+        label="I have read and accept the attestation",
+        required=False,
+        widget=forms.CheckboxInput(
+            attrs={"required": True, "aria-describedby": "attestation-text"}
+        ),
+    )
+    comments = forms.CharField(
+        label="Comments for the record (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class RequestChangesForm(_VersionForm):
+    comments = forms.CharField(
+        label="What must change (the vendor sees this)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "required": True}),
+    )
+    internal_notes = forms.CharField(
+        label="Internal notes (firm only, never shown to the vendor)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class DeliverForm(forms.Form):
+    note = forms.CharField(label="Delivery note (optional)", required=False, max_length=500)
+
+
+class ReviewQueueFilterForm(forms.Form):
+    matter = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    vendor = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    task_type = forms.ChoiceField(
+        label="Task type", required=False, choices=[("", "All types"), *TaskType.choices]
+    )
+
+    def __init__(self, *args: Any, options: QueueFilterOptions, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        matter_field = self.fields["matter"]
+        vendor_field = self.fields["vendor"]
+        assert isinstance(matter_field, forms.TypedChoiceField)
+        assert isinstance(vendor_field, forms.TypedChoiceField)
+        matter_field.choices = [("", "All matters"), *options.matters]
+        vendor_field.choices = [("", "All vendors"), *options.vendors]

@@ -1,0 +1,385 @@
+"""Supervision reads scoped to the asking user: the review queue, the dashboard, a task's page.
+
+Everything starts from `matters.selectors` (object permissions plus ethical walls), so a wall
+or a missing grant hides rows here exactly as it does everywhere else. Lists are built with
+`select_related` and subquery annotations, so a page costs the same number of queries however
+many rows it shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncWeek
+from django.http import Http404
+
+from lpo_tracker.audit.models import AuditEvent
+from matters.models import (
+    AWAITING_REVIEW_STATES,
+    OPEN_STATES,
+    WITH_VENDOR_STATES,
+    Matter,
+    MatterStatus,
+    Task,
+    TaskDueDateChange,
+    TaskStatus,
+)
+from matters.selectors import (
+    CHANGE,
+    SUPERVISE,
+    get_task_for,
+    matters_visible_to,
+    matters_with_perm,
+    tasks_visible_to,
+    user_has_matter_perm,
+    vendor_of,
+)
+from supervision.models import Review, SignOff, Submission
+from supervision.services import SUBMITTABLE_FROM
+from vendors.models import Vendor
+
+AnyUser = User | AnonymousUser
+
+# A vendor clock is "at risk" this long before it runs out.
+AT_RISK_WINDOW = dt.timedelta(hours=24)
+DASHBOARD_LIST_LIMIT = 10
+SLA_CHART_WEEKS = 8
+# (label, lower bound in days inclusive, upper bound in days exclusive or None).
+REVIEW_AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("< 1 day", 0, 1),
+    ("1–2 days", 1, 2),
+    ("2–5 days", 2, 5),
+    ("> 5 days", 5, None),
+)
+# What a browser can show safely inside the review page.
+INLINE_CONTENT_TYPES = ("application/pdf", "text/plain", "text/csv")
+TEXT_CONTENT_TYPES = ("text/plain", "text/csv")
+
+
+def is_vendor_account(user: AnyUser) -> bool:
+    """True for anyone with a vendor membership, active or not.
+
+    `hasattr` on the reverse one-to-one caches the answer on the user instance, which the
+    navigation context processor asks again: one query per request, not two.
+    """
+    return user.is_authenticated and hasattr(user, "vendor_membership")
+
+
+def _latest_submission(field: str) -> Subquery:
+    return Subquery(
+        Submission.objects.filter(task=OuterRef("pk")).order_by("-version").values(field)[:1]
+    )
+
+
+# --- Review queue ------------------------------------------------------------------------
+
+
+def review_queue_for(
+    user: AnyUser,
+    *,
+    matter_id: int | None = None,
+    vendor_id: int | None = None,
+    task_type: str | None = None,
+) -> QuerySet[Task]:
+    """Tasks waiting on `user`'s review: submitted or in review, on matters the user
+    supervises and is not screened from, soonest review deadline first.
+
+    Each row carries its latest version (`latest_submission_id`, `latest_version`,
+    `latest_name`) so the page needs no query per row.
+    """
+    tasks = (
+        Task.objects.filter(
+            status__in=AWAITING_REVIEW_STATES,
+            matter__in=matters_with_perm(user, SUPERVISE).values("pk"),
+        )
+        .select_related("matter", "matter__client", "engagement__vendor")
+        .annotate(
+            latest_submission_id=_latest_submission("pk"),
+            latest_version=_latest_submission("version"),
+            latest_name=_latest_submission("original_name"),
+        )
+        .order_by(F("review_due_at").asc(nulls_last=True), "submitted_at", "pk")
+    )
+    if matter_id is not None:
+        tasks = tasks.filter(matter_id=matter_id)
+    if vendor_id is not None:
+        tasks = tasks.filter(engagement__vendor_id=vendor_id)
+    if task_type:
+        tasks = tasks.filter(task_type=task_type)
+    return tasks
+
+
+@dataclass(frozen=True)
+class QueueFilterOptions:
+    matters: list[tuple[int, str]]
+    vendors: list[tuple[int, str]]
+
+
+def review_queue_filter_options(user: AnyUser) -> QueueFilterOptions:
+    """The matters the user supervises and the vendors engaged on them (two queries)."""
+    supervised = matters_with_perm(user, SUPERVISE)
+    matters = [
+        (pk, f"{number} {title}")
+        for pk, number, title in supervised.order_by("number").values_list("pk", "number", "title")
+    ]
+    vendors = list(
+        Vendor.objects.filter(engagements__matter__in=supervised.values("pk"))
+        .distinct()
+        .order_by("name")
+        .values_list("pk", "name")
+    )
+    return QueueFilterOptions(matters=matters, vendors=vendors)
+
+
+# --- Dashboard ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekCompliance:
+    week_start: dt.date
+    delivered: int
+    on_time: int
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.on_time / self.delivered) if self.delivered else None
+
+
+@dataclass(frozen=True)
+class AgeBucket:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    open_matters: Sequence[Matter]
+    open_matters_total: int
+    at_risk_tasks: list[Task]
+    at_risk_total: int
+    reviews_waiting: list[Task]
+    reviews_waiting_total: int
+    sla_weeks: list[WeekCompliance]
+    review_ages: list[AgeBucket]
+
+
+def _week_start(moment: dt.datetime, zone: ZoneInfo) -> dt.date:
+    local = moment.astimezone(zone).date()
+    return local - dt.timedelta(days=local.weekday())
+
+
+def sla_compliance_by_week(
+    tasks: QuerySet[Task], *, now: dt.datetime, weeks: int = SLA_CHART_WEEKS
+) -> list[WeekCompliance]:
+    """Per week (Monday to Sunday in the firm's zone) of the last `weeks`: how many of `tasks`
+    (the user's visible tasks) the vendor delivered and how many of them by the SLA deadline
+    (one query).
+
+    A task counts in the week of its latest delivery (`Task.submitted_at`); it was on time
+    when that delivery came no later than `sla_due_at`.
+    """
+    zone = ZoneInfo(str(settings.FIRM_TIME_ZONE))
+    this_week = _week_start(now, zone)
+    first_week = this_week - dt.timedelta(weeks=weeks - 1)
+    since = dt.datetime.combine(first_week, dt.time(0), tzinfo=zone)
+    rows = (
+        tasks.filter(submitted_at__gte=since, submitted_at__lte=now, sla_due_at__isnull=False)
+        .exclude(status=TaskStatus.CANCELLED)
+        .annotate(week=TruncWeek("submitted_at", tzinfo=zone))
+        .order_by()
+        .values("week")
+        .annotate(
+            delivered=Count("pk"),
+            on_time=Count("pk", filter=Q(submitted_at__lte=F("sla_due_at"))),
+        )
+    )
+    by_week = {row["week"].astimezone(zone).date(): row for row in rows}
+    result = []
+    for index in range(weeks):
+        week = first_week + dt.timedelta(weeks=index)
+        row = by_week.get(week, {"delivered": 0, "on_time": 0})
+        result.append(WeekCompliance(week, row["delivered"], row["on_time"]))
+    return result
+
+
+def review_age_buckets(queue: QuerySet[Task], *, now: dt.datetime) -> list[AgeBucket]:
+    """How long the tasks in `queue` have waited since their latest version (one query)."""
+    counts = {}
+    for index, (_label, lower, upper) in enumerate(REVIEW_AGE_BUCKETS):
+        condition = Q(submitted_at__lte=now - dt.timedelta(days=lower))
+        if upper is not None:
+            condition &= Q(submitted_at__gt=now - dt.timedelta(days=upper))
+        counts[f"bucket_{index}"] = Count("pk", filter=condition)
+    totals = queue.order_by().aggregate(**counts)
+    return [
+        AgeBucket(label, totals[f"bucket_{index}"] or 0)
+        for index, (label, _lower, _upper) in enumerate(REVIEW_AGE_BUCKETS)
+    ]
+
+
+def dashboard_for(user: AnyUser, *, now: dt.datetime) -> Dashboard:
+    """A firm user's dashboard: eight queries, whatever the number of rows.
+
+    1-2. Open matters the user may see (the first ten, with their open and awaiting-review
+         task counts) and how many there are.
+    3.   Whether the user belongs to a vendor (`tasks_visible_to` asks).
+    4-5. Tasks with the vendor whose SLA deadline has passed or falls within 24 hours (the
+         first ten) and how many there are.
+    6.   The first ten reviews waiting on the user, soonest deadline first.
+    7.   How long all reviews waiting on the user have waited, by age (and so their total).
+    8.   SLA compliance by week.
+    """
+    matters = matters_visible_to(user).filter(status=MatterStatus.OPEN)
+    open_matters = list(
+        matters.annotate(
+            open_tasks=Count("tasks", filter=Q(tasks__status__in=OPEN_STATES)),
+            awaiting_review=Count("tasks", filter=Q(tasks__status__in=AWAITING_REVIEW_STATES)),
+        ).order_by("number")[:DASHBOARD_LIST_LIMIT]
+    )
+    visible = tasks_visible_to(user)
+    at_risk = visible.filter(status__in=WITH_VENDOR_STATES, sla_due_at__lte=now + AT_RISK_WINDOW)
+    queue = review_queue_for(user)
+    ages = review_age_buckets(queue, now=now)
+    return Dashboard(
+        open_matters=open_matters,
+        open_matters_total=matters.count(),
+        at_risk_tasks=list(at_risk.order_by("sla_due_at", "pk")[:DASHBOARD_LIST_LIMIT]),
+        at_risk_total=at_risk.count(),
+        reviews_waiting=list(queue[:DASHBOARD_LIST_LIMIT]),
+        reviews_waiting_total=sum(bucket.count for bucket in ages),
+        sla_weeks=sla_compliance_by_week(visible, now=now),
+        review_ages=ages,
+    )
+
+
+# --- One task ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskActions:
+    """What the services would let this user do to the task in its current state."""
+
+    start: bool = False
+    upload: bool = False
+    start_review: bool = False
+    review: bool = False
+    deliver: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.start or self.upload or self.start_review or self.review or self.deliver
+
+
+def task_actions_for(user: AnyUser, task: Task) -> TaskActions:
+    """Mirror of the checks in `matters.services.task_start` and `supervision.services`, for
+    deciding which buttons to show; the services still decide when a button is pressed."""
+    status = task.status
+    membership = vendor_of(user)
+    if membership is not None:
+        own = task.engagement is not None and task.engagement.vendor_id == membership.vendor_id
+        return TaskActions(
+            start=own and status in (TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED),
+            upload=own and status in SUBMITTABLE_FROM,
+        )
+    if is_vendor_account(user):  # an inactive vendor membership acts on nothing
+        return TaskActions()
+    may_change = user_has_matter_perm(user, task.matter, CHANGE)
+    supervises = user_has_matter_perm(user, task.matter, SUPERVISE)
+    return TaskActions(
+        start=may_change and status in (TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED),
+        upload=may_change and status in SUBMITTABLE_FROM,
+        start_review=supervises and status == TaskStatus.SUBMITTED,
+        review=supervises and status in AWAITING_REVIEW_STATES,
+        deliver=(may_change or supervises) and status == TaskStatus.APPROVED,
+    )
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """What a task's page shows. Vendor users get no internal notes, sign-off records or
+    due-date reasons: those lists stay empty and `internal` is False."""
+
+    task: Task
+    internal: bool
+    submissions: list[Submission]
+    reviews: list[Review]
+    signoffs: list[SignOff]
+    due_date_changes: list[TaskDueDateChange]
+    actions: TaskActions
+
+    @property
+    def latest(self) -> Submission | None:
+        return self.submissions[-1] if self.submissions else None
+
+    @property
+    def sla_running(self) -> bool:
+        """The vendor's clock runs while the work is with the vendor."""
+        return self.task.status in WITH_VENDOR_STATES
+
+    @property
+    def review_running(self) -> bool:
+        return self.task.status in AWAITING_REVIEW_STATES
+
+
+def task_page_for(user: AnyUser, task: Task) -> TaskPage:
+    """A visible task's versions, reviews, sign-offs and due-date history for `user`."""
+    internal = not is_vendor_account(user)
+    submissions = list(
+        Submission.objects.filter(task=task).select_related("submitted_by").order_by("version")
+    )
+    reviews = Review.objects.filter(submission__task=task).select_related(
+        "reviewer", "submission"
+    )
+    if internal:
+        signoffs = list(
+            SignOff.objects.filter(task=task)
+            .select_related("attorney", "submission", "bar_admission")
+            .order_by("signed_at")
+        )
+        due_changes = list(
+            TaskDueDateChange.objects.filter(task=task).select_related("changed_by")
+        )
+    else:
+        # Vendors see the comments of decided reviews; never internal notes.
+        reviews = reviews.exclude(comments="").defer("internal_notes")
+        signoffs, due_changes = [], []
+    return TaskPage(
+        task=task,
+        internal=internal,
+        submissions=submissions,
+        reviews=list(reviews.order_by("started_at", "pk")),
+        signoffs=signoffs,
+        due_date_changes=due_changes,
+        actions=task_actions_for(user, task),
+    )
+
+
+def get_task_for_review(user: AnyUser, pk: int) -> Task:
+    """The task if the user may see it (404) and supervises its matter (403 otherwise)."""
+    task = get_task_for(user, pk)
+    if is_vendor_account(user) or not user_has_matter_perm(user, task.matter, SUPERVISE):
+        raise PermissionDenied("Only the matter's supervising attorneys review its work.")
+    return task
+
+
+def task_history(task: Task) -> QuerySet[AuditEvent]:
+    """The audit trail of one task, oldest first. For firm users who may see the task."""
+    return AuditEvent.objects.filter(
+        object_type=Task._meta.label_lower, object_id=str(task.pk)
+    ).order_by("id")
+
+
+def get_submission_for(user: AnyUser, pk: int) -> Submission:
+    """A version of the work product whose task the user may see; 404 otherwise."""
+    submission = Submission.objects.filter(pk=pk).first()
+    if submission is None:
+        raise Http404("No such version.")
+    submission.task = get_task_for(user, submission.task_id)
+    return submission

@@ -1,0 +1,421 @@
+"""The supervising attorney's pages, and the vendor's side of a task.
+
+Thin views: they resolve objects through the selectors (an object the user may not see is a
+404), call one service for each write, and turn a `RuleViolation` into a form error or a
+message. `NotEligible` (may see, may not act) answers 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case, Value, When
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from lpo_tracker.errors import NotEligible, RuleViolation
+from matters.models import Task, TaskStatus
+from matters.selectors import get_task_for, tasks_visible_to
+from matters.services import task_start
+from supervision import notifications as notices
+from supervision.charts import review_age_chart, sla_compliance_chart
+from supervision.forms import (
+    ApproveForm,
+    DeliverForm,
+    RequestChangesForm,
+    ReviewQueueFilterForm,
+    SubmissionForm,
+)
+from supervision.models import Submission
+from supervision.selectors import (
+    INLINE_CONTENT_TYPES,
+    TEXT_CONTENT_TYPES,
+    dashboard_for,
+    get_submission_for,
+    get_task_for_review,
+    is_vendor_account,
+    review_queue_filter_options,
+    review_queue_for,
+    task_history,
+    task_page_for,
+)
+from supervision.services import (
+    attestation_text,
+    review_request_changes,
+    review_start,
+    signoff_eligibility,
+    signoff_record,
+    submission_create,
+    submission_open,
+    task_deliver,
+)
+from supervision.uploads import UploadRejected
+
+# Where vendor users land instead of the firm's dashboard (the navigation's "My tasks").
+VENDOR_HOME = "portal:tasks"
+QUEUE_PAGE_SIZE = 50
+NOTIFICATIONS_PAGE_SIZE = 50
+# The review page prints a text version up to this size; beyond it, a download link.
+TEXT_PREVIEW_BYTES = 256 * 1024
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in user: every view here is behind `login_required`."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _task_url(task: Task) -> str:
+    return reverse("supervision:task_detail", args=[task.pk])
+
+
+def _refuse_vendors(request: HttpRequest) -> None:
+    if is_vendor_account(request.user):
+        raise PermissionDenied("This page is for the firm's staff.")
+
+
+# --- Dashboard ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if is_vendor_account(user):
+        try:
+            return redirect(reverse(VENDOR_HOME))
+        except NoReverseMatch:  # the vendor portal is not installed: list their tasks here
+            tasks = tasks_visible_to(user).order_by("sla_due_at", "pk")
+            return render(request, "supervision/vendor_tasks.html", {"tasks": tasks})
+    board = dashboard_for(user, now=timezone.now())
+    context = {
+        "board": board,
+        "latest_notifications": list(notices.notifications_for(user)[:5]),
+        "sla_chart": sla_compliance_chart(board.sla_weeks),
+        "age_chart": review_age_chart(board.review_ages),
+    }
+    return render(request, "supervision/dashboard.html", context)
+
+
+# --- A task ------------------------------------------------------------------------------
+
+
+def _render_task(
+    request: HttpRequest, task: Task, *, upload_form: SubmissionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    page = task_page_for(request.user, task)
+    context = {
+        "page": page,
+        "task": task,
+        "upload_form": upload_form or SubmissionForm(),
+        "deliver_form": DeliverForm(),
+    }
+    return render(request, "supervision/task_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_task(request, get_task_for(request.user, pk))
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """upload.js asks for JSON so it can show errors without reloading the page."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+@require_POST
+def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for(request.user, pk)
+    form = SubmissionForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            submission = submission_create(
+                actor=_user(request), task=task, upload=form.cleaned_data["file"],
+                note=form.cleaned_data["note"],
+            )
+        except NotEligible as exc:
+            raise PermissionDenied(exc.message) from exc
+        except RuleViolation as exc:
+            form.add_error("file" if isinstance(exc, UploadRejected) else None, exc.message)
+        else:
+            messages.success(
+                request, f"Version {submission.version} uploaded; the supervising attorneys "
+                "have been asked to review it."
+            )
+            if _wants_json(request):
+                return JsonResponse({"redirect": _task_url(task)})
+            return redirect(_task_url(task))
+    if _wants_json(request):
+        errors = [str(error) for errors in form.errors.values() for error in errors]
+        return JsonResponse({"errors": errors}, status=400)
+    return _render_task(request, task, upload_form=form, status=400)
+
+
+def _act(request: HttpRequest, act: Callable[[], object], success: str, then: str
+         ) -> HttpResponse:
+    """Run one service on the task: success and refusals come back as messages."""
+    try:
+        act()
+    except NotEligible as exc:
+        raise PermissionDenied(exc.message) from exc
+    except RuleViolation as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect(then)
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for(request.user, pk)
+    return _act(
+        request, lambda: task_start(actor=_user(request), task=task),
+        f"Work on “{task.title}” has started.", _task_url(task),
+    )
+
+
+@login_required
+@require_POST
+def start_review(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for(request.user, pk)
+    return _act(
+        request, lambda: review_start(actor=_user(request), task=task),
+        "Review started.", reverse("supervision:review", args=[task.pk]),
+    )
+
+
+@login_required
+@require_POST
+def deliver(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for(request.user, pk)
+    form = DeliverForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    return _act(
+        request, lambda: task_deliver(actor=_user(request), task=task, note=note),
+        f"“{task.title}” was delivered to the client.", _task_url(task),
+    )
+
+
+# --- Downloads ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def submission_download(request: HttpRequest, pk: int) -> FileResponse:
+    submission = get_submission_for(request.user, pk)
+    handle = submission_open(actor=_user(request), submission=submission)
+    return FileResponse(
+        handle, as_attachment=True, filename=submission.original_name,
+        content_type=submission.content_type,
+    )
+
+
+@login_required
+@require_GET
+def submission_inline(request: HttpRequest, pk: int) -> FileResponse:
+    """A PDF or text version shown inside the review page. Sandboxed: it runs no script and
+    gets no origin, whatever the file contains."""
+    submission = get_submission_for(request.user, pk)
+    if submission.content_type not in INLINE_CONTENT_TYPES:
+        raise Http404("This kind of file is only downloaded.")
+    handle = submission_open(actor=_user(request), submission=submission)
+    content_type = submission.content_type
+    if content_type in TEXT_CONTENT_TYPES:
+        content_type += "; charset=utf-8"
+    response = FileResponse(
+        handle, as_attachment=False, filename=submission.original_name, content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+# --- Review ------------------------------------------------------------------------------
+
+
+def _text_preview(request: HttpRequest, submission: Submission) -> str | None:
+    """A text version's content for the page (escaped by the template). Reading it is an
+    access to the work product like a download, so it goes through the audited opener."""
+    if submission.content_type not in TEXT_CONTENT_TYPES or submission.size > TEXT_PREVIEW_BYTES:
+        return None
+    with submission_open(actor=_user(request), submission=submission) as handle:
+        return handle.read().decode("utf-8", errors="replace")
+
+
+def _render_review(
+    request: HttpRequest,
+    task: Task,
+    *,
+    approve_form: ApproveForm | None = None,
+    changes_form: RequestChangesForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The review page: the document, its versions and history, and the two decisions."""
+    user = _user(request)
+    page = task_page_for(user, task)
+    latest = page.latest
+    context: dict[str, Any] = {"page": page, "task": task, "latest": latest,
+                               "history": task_history(task)}
+    if latest is not None:
+        initial = {"submission": latest.pk}
+        context["approve_form"] = approve_form or ApproveForm(prefix="approve", initial=initial)
+        context["changes_form"] = changes_form or RequestChangesForm(
+            prefix="changes", initial=initial
+        )
+        context["text_preview"] = _text_preview(request, latest)
+        context["inline"] = latest.content_type in INLINE_CONTENT_TYPES
+        if page.actions.review:
+            eligibility = signoff_eligibility(user=user, task=task, submission=latest)
+            context["eligibility"] = eligibility
+            if eligibility.eligible and eligibility.bar_admission is not None:
+                context["attestation"] = attestation_text(
+                    task=task, submission=latest, user=user,
+                    bar_admission=eligibility.bar_admission,
+                )
+    return render(request, "supervision/review.html", context, status=status)
+
+
+@login_required
+@require_GET
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_review(request, get_task_for_review(request.user, pk))
+
+
+def _version_of(task: Task, form: ApproveForm | RequestChangesForm) -> Submission | None:
+    submission = Submission.objects.filter(task=task, pk=form.cleaned_data["submission"]).first()
+    if submission is None:
+        form.add_error(None, "That version is not part of this task; reload the page.")
+    return submission
+
+
+@login_required
+@require_POST
+def approve(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for_review(request.user, pk)
+    form = ApproveForm(request.POST, prefix="approve")
+    status = 400
+    if form.is_valid() and (submission := _version_of(task, form)) is not None:
+        try:
+            signoff_record(
+                actor=_user(request), task=task, submission=submission,
+                attestation_accepted=form.cleaned_data["attestation_accepted"],
+                comments=form.cleaned_data["comments"],
+            )
+        except NotEligible as exc:
+            messages.error(request, exc.message)
+            status = 403
+        except RuleViolation as exc:
+            field = "attestation_accepted" if exc.code == "attestation_required" else None
+            form.add_error(field, exc.message)
+        else:
+            messages.success(
+                request, f"Version {submission.version} of “{task.title}” is signed off."
+            )
+            return redirect(_task_url(task))
+    return _render_review(request, task, approve_form=form, status=status)
+
+
+@login_required
+@require_POST
+def request_changes(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for_review(request.user, pk)
+    form = RequestChangesForm(request.POST, prefix="changes")
+    status = 400
+    if form.is_valid() and (submission := _version_of(task, form)) is not None:
+        try:
+            review_request_changes(
+                actor=_user(request), task=task, submission=submission,
+                comments=form.cleaned_data["comments"],
+                internal_notes=form.cleaned_data["internal_notes"],
+            )
+        except NotEligible as exc:
+            messages.error(request, exc.message)
+            status = 403
+        except RuleViolation as exc:
+            field = "comments" if exc.code == "comments_required" else None
+            form.add_error(field, exc.message)
+        else:
+            messages.success(request, f"Changes requested on “{task.title}”; the vendor "
+                             "has been sent your comments.")
+            return redirect(reverse("supervision:review_queue"))
+    return _render_review(request, task, changes_form=form, status=status)
+
+
+# --- Review queue ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    _refuse_vendors(request)
+    options = review_queue_filter_options(request.user)
+    form = ReviewQueueFilterForm(request.GET or None, options=options)
+    filters = form.cleaned_data if form.is_valid() else {}
+    tasks = review_queue_for(
+        request.user,
+        matter_id=filters.get("matter"),
+        vendor_id=filters.get("vendor"),
+        task_type=filters.get("task_type") or None,
+    )
+    page = Paginator(tasks, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter_form": form,
+        "page_obj": page,
+        "tasks": page.object_list,
+        "filtered": bool(filters and any(filters.values())),
+        "query": query.urlencode(),
+        "waiting_states": (TaskStatus.SUBMITTED, TaskStatus.IN_REVIEW),
+    }
+    return render(request, "supervision/review_queue.html", context)
+
+
+# --- Notifications -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1))
+    items = notices.notifications_for(request.user).order_by(unread_first, "-created_at", "-pk")
+    page = Paginator(items, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "supervision/notifications.html", {"page_obj": page})
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one notification read; with `open`, follow it to the page it is about."""
+    notification = notices.notifications_for(request.user).filter(pk=pk).first()
+    if notification is None:
+        raise Http404("No such notification.")
+    notices.notification_mark_read(user=request.user, ids=[notification.pk])
+    target = notification.url
+    if request.POST.get("open") and target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(reverse("supervision:notifications"))
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    notices.notification_mark_read(user=request.user, ids=None)
+    messages.success(request, "All notifications are marked read.")
+    return redirect(reverse("supervision:notifications"))

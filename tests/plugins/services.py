@@ -1,0 +1,227 @@
+"""The real services behind the tests: PostgreSQL and Redis, checked before anything runs.
+
+1. At configuration time, before any test module is imported, Redis is pinged and (when the
+   database is PostgreSQL) a connection is tried; the answers are kept in `config.stash`.
+2. Each pytest-xdist worker gets a Redis database of its own, counted from the one in
+   REDIS_URL (…/0: gw0 → db 1, gw1 → db 2, …; no xdist → db 1), written into the Django
+   settings, the Celery app and `REDIS_URL`, so workers never consume each other's messages
+   or results. REDIS_URL's own database stays the developer's.
+3. At session start, with `CI` set ("true"/"1"), a missing service stops the run with a
+   message saying what to start: a suite that skips its integration tests would look green
+   while proving nothing. On a laptop, tests marked `redis` (or `postgres`) are skipped with
+   the reason instead. Each worker then empties its own Redis database.
+
+Without Redis (laptop only) Celery is pointed at a throwaway filesystem broker, so a test that
+enqueues a task never writes into the developer's ./var.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pytest
+import redis
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+CONNECT_TIMEOUT_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class Services:
+    redis_url: str
+    redis_error: str | None
+    postgres_error: str | None
+    uses_postgres: bool
+    broker_dir: Path | None = None
+
+
+_SERVICES = pytest.StashKey[Services]()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def redis_db_of(url: str) -> int:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return int(dict(parse_qsl(parts.query)).get("db", 0))
+    return int(parts.path.strip("/") or 0)
+
+
+def redis_db_number(base_url: str) -> int:
+    """The database after REDIS_URL's, plus the xdist worker's index: /0 → gw0 → 1, gw1 → 2.
+
+    Two test runs sharing one Redis stay apart by giving them different REDIS_URL databases.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker.startswith("gw") else 0
+    return redis_db_of(base_url) + 1 + index
+
+
+def with_redis_db(url: str, db: int) -> str:
+    """`url` pointing at database `db` (path for redis://, ?db= for unix:// sockets)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = [(key, value) for key, value in parse_qsl(parts.query) if key != "db"]
+        return urlunsplit(parts._replace(query=urlencode([*query, ("db", str(db))])))
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def _redis_error(url: str) -> str | None:
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=CONNECT_TIMEOUT_SECONDS
+    )
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return f"Redis at {_redact(url)} does not answer: {exc}"
+    finally:
+        client.close()
+    return None
+
+
+def _postgres_error(database: dict[str, Any]) -> str | None:
+    """None if the server answers; tries the configured database, then `postgres`."""
+    import psycopg
+
+    error = ""
+    for name in (database.get("NAME") or "postgres", "postgres"):
+        try:
+            psycopg.connect(
+                host=database.get("HOST") or None,
+                port=database.get("PORT") or None,
+                user=database.get("USER") or None,
+                password=database.get("PASSWORD") or None,
+                dbname=name,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            ).close()
+        except psycopg.Error as exc:
+            error = str(exc).strip()
+        else:
+            return None
+    where = f"{database.get('HOST') or 'localhost'}:{database.get('PORT') or 5432}"
+    return f"PostgreSQL at {where} does not answer: {error}"
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return (
+        not hasattr(config, "workerinput")
+        and config.getoption("dist", "no") != "no"
+        and bool(config.getoption("tx", None))
+    )
+
+
+def _point_celery_at(broker_url: str, result_backend: str, options: dict[str, Any]) -> None:
+    from django.conf import settings
+
+    from lpo_tracker.celery import app
+
+    settings.CELERY_BROKER_URL = broker_url
+    settings.CELERY_RESULT_BACKEND = result_backend
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
+    # The app reads settings lazily, but set it too in case something read them already.
+    app.conf.update(
+        broker_url=broker_url, result_backend=result_backend, broker_transport_options=options
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    uses_postgres = database["ENGINE"] == "django.db.backends.postgresql"
+    base_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    url = with_redis_db(base_url, redis_db_number(base_url))
+    redis_error = _redis_error(url)
+    postgres_error = _postgres_error(database) if uses_postgres else None
+
+    broker_dir: Path | None = None
+    if redis_error is None:
+        settings.REDIS_URL = url
+        os.environ["REDIS_URL"] = url  # for subprocesses a test starts
+        _point_celery_at(url, url, {"visibility_timeout": 3600})
+    elif not in_ci():
+        broker_dir = Path(tempfile.mkdtemp(prefix="lpo-test-broker-"))
+        for folder in ("out", "processed", "results"):
+            (broker_dir / folder).mkdir()
+        _point_celery_at(
+            "filesystem://",
+            f"file://{broker_dir / 'results'}",
+            {
+                "data_folder_in": str(broker_dir / "out"),
+                "data_folder_out": str(broker_dir / "out"),
+                "processed_folder": str(broker_dir / "processed"),
+            },
+        )
+    config.stash[_SERVICES] = Services(url, redis_error, postgres_error, uses_postgres, broker_dir)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    services = config.stash.get(_SERVICES, None)
+    if services is not None and services.broker_dir is not None:
+        shutil.rmtree(services.broker_dir, ignore_errors=True)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    services = session.config.stash[_SERVICES]
+    problems = [error for error in (services.postgres_error, services.redis_error) if error]
+    if services.postgres_error or (in_ci() and problems):
+        # PostgreSQL was asked for explicitly (DATABASE_URL), so every database test needs it.
+        pytest.exit(
+            "Required services are not running (CI never skips them):\n  - "
+            + "\n  - ".join(problems)
+            + "\nStart them (see .ci/run) or unset DATABASE_URL/REDIS_URL on a laptop.",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+    if services.redis_error is None and not _is_xdist_controller(session.config):
+        client = redis.Redis.from_url(services.redis_url)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+
+
+def _missing(reason: str) -> NoReturn:
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    services = item.config.stash[_SERVICES]
+    if services.redis_error and item.get_closest_marker("redis"):
+        _missing(services.redis_error)
+    if not services.uses_postgres and item.get_closest_marker("postgres"):
+        _missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+@pytest.fixture(scope="session")
+def redis_url(pytestconfig: pytest.Config) -> str:
+    """This xdist worker's own Redis database (also in settings.REDIS_URL and Celery's conf)."""
+    services = pytestconfig.stash[_SERVICES]
+    if services.redis_error:
+        _missing(services.redis_error)
+    return services.redis_url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()

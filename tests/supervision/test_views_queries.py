@@ -1,0 +1,88 @@
+"""The dashboard and the review queue cost a fixed number of queries, however many rows.
+
+Each test loads the page with one row of each kind, then with fifty, and expects the same
+count. Extra rows go through the services (tests.factories.advance) like real ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
+
+from matters.models import TaskStatus
+from supervision.models import Notification, ReminderKind
+from tests.conftest import Cast
+
+pytestmark = pytest.mark.django_db
+
+# Every signed-in page: the session, the user, and whether the user belongs to a vendor
+# (asked once; the navigation reuses the cached answer).
+SIGNED_IN = 3
+# The header's unread badge: one COUNT.
+BADGE = 1
+# The dashboard (supervision.selectors.dashboard_for): open matters list + their count;
+# is-a-vendor check of tasks_visible_to; at-risk tasks list + their count; the first reviews
+# waiting; reviews waiting by age; SLA compliance by week. Then the latest five notifications.
+DASHBOARD = SIGNED_IN + 8 + 1 + BADGE
+# The review queue: the matters and the vendors offered as filters; the paginator's COUNT;
+# the page of tasks with their latest version (subqueries) and matter, client and vendor
+# (joins).
+REVIEW_QUEUE = SIGNED_IN + 2 + 1 + 1 + BADGE
+
+
+def add_rows(cast: Cast, count: int, *, at_risk: bool = True) -> None:
+    """`count` reviews waiting (and tasks at risk) and unread notifications for the attorney."""
+    soon = timezone.now() + dt.timedelta(hours=2)
+    for n in range(count):
+        cast.advance(cast.new_task(title=f"Custodian batch {n}"), TaskStatus.SUBMITTED)
+        if at_risk:
+            cast.advance(cast.new_task(title=f"Rush memo {n}", sla_due_at=soon),
+                         TaskStatus.ASSIGNED)
+    Notification.objects.bulk_create(
+        Notification(user=cast.attorney, kind=ReminderKind.REVIEW_WAITING, subject=f"Waiting {n}")
+        for n in range(count)
+    )
+
+
+def signed_in(cast: Cast) -> Client:
+    client = Client()
+    client.force_login(cast.attorney)
+    return client
+
+
+def test_dashboard_costs_the_same_with_one_or_fifty_rows(
+    cast: Cast, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    url = reverse("supervision:dashboard")
+    client = signed_in(cast)
+    add_rows(cast, 1)
+    with django_assert_num_queries(DASHBOARD):
+        one = client.get(url)
+    assert one.context["board"].reviews_waiting_total == 1
+    add_rows(cast, 49)
+    with django_assert_num_queries(DASHBOARD):
+        fifty = client.get(url)
+    board = fifty.context["board"]
+    assert (board.reviews_waiting_total, board.at_risk_total) == (50, 50)
+    assert fifty.context["UNREAD_COUNT"] == 50
+
+
+def test_review_queue_costs_the_same_with_one_or_fifty_rows(
+    cast: Cast, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    url = reverse("supervision:review_queue")
+    client = signed_in(cast)
+    add_rows(cast, 1, at_risk=False)
+    with django_assert_num_queries(REVIEW_QUEUE):
+        one = client.get(url)
+    assert len(one.context["tasks"]) == 1
+    add_rows(cast, 49, at_risk=False)
+    with django_assert_num_queries(REVIEW_QUEUE):
+        fifty = client.get(url)
+    assert len(fifty.context["tasks"]) == 50
+    assert b"Custodian batch 48" in fifty.content
