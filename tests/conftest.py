@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.test import override_settings
 
 from matters.models import Engagement, Matter, MatterRole, Task
@@ -44,15 +44,15 @@ def _email_backend(settings: pytest.FixtureRequest) -> None:
 
 @dataclass
 class Cast:
-    admin: AbstractBaseUser
-    staff_on: AbstractBaseUser
-    staff_off: AbstractBaseUser
-    screened: AbstractBaseUser
-    attorney: AbstractBaseUser
-    attorney2: AbstractBaseUser
-    lapsed_attorney: AbstractBaseUser
-    vendor_a_user: AbstractBaseUser
-    vendor_b_user: AbstractBaseUser
+    admin: User
+    staff_on: User
+    staff_off: User
+    screened: User
+    attorney: User
+    attorney2: User
+    lapsed_attorney: User
+    vendor_a_user: User
+    vendor_b_user: User
     matter: Matter
     other_matter: Matter
     engagement_a: Engagement
@@ -66,7 +66,7 @@ class Cast:
     def new_task(self, **fields: object) -> Task:
         return f.draft_task(actor=self.staff_on, matter=self.matter, **fields)
 
-    def reload(self, user: AbstractBaseUser) -> AbstractBaseUser:
+    def reload(self, user: User) -> User:
         """A fresh instance: guardian and Django cache permissions per user instance."""
         return type(user).objects.get(pk=user.pk)
 

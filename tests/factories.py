@@ -12,9 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import factory
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -30,7 +29,6 @@ from matters.models import (
 from supervision.models import AttorneyProfile, BarAdmission, BarStatus
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorStatus, VendorUser
 
-User = get_user_model()
 PASSWORD = "correct-horse-battery-staple"
 # Hash once: make_password is deliberately slow and the cast creates many users.
 _HASHED_PASSWORD = make_password(PASSWORD)
@@ -86,14 +84,14 @@ def vetted_vendor(**kwargs: Any) -> Vendor:
     return vendor
 
 
-def vendor_user(vendor: Vendor, username: str) -> AbstractBaseUser:
+def vendor_user(vendor: Vendor, username: str) -> User:
     user = UserFactory(username=username)
     VendorUser.objects.create(user=user, vendor=vendor)
     return user
 
 
 def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New York"
-             ) -> AbstractBaseUser:
+             ) -> User:
     user = UserFactory(username=username)
     profile = AttorneyProfile.objects.create(user=user, title="Partner")
     today = timezone.localdate()
@@ -108,7 +106,7 @@ def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New Yo
     return user
 
 
-def firm_admin(username: str = "riskadmin") -> AbstractBaseUser:
+def firm_admin(username: str = "riskadmin") -> User:
     """A user with the model-level permissions to open matters and manage grants and walls."""
     from django.contrib.auth.models import Permission
 
@@ -121,7 +119,7 @@ def firm_admin(username: str = "riskadmin") -> AbstractBaseUser:
     return User.objects.get(pk=user.pk)  # drop the permission cache
 
 
-def matter(*, actor: AbstractBaseUser, responsible: AbstractBaseUser, client: Client | None = None,
+def matter(*, actor: User, responsible: User, client: Client | None = None,
            **fields: Any) -> Matter:
     from matters.services import matter_create
 
@@ -136,7 +134,7 @@ def matter(*, actor: AbstractBaseUser, responsible: AbstractBaseUser, client: Cl
     )
 
 
-def cleared_engagement(*, actor: AbstractBaseUser, matter: Matter, vendor: Vendor
+def cleared_engagement(*, actor: User, matter: Matter, vendor: Vendor
                        ) -> Engagement:
     from matters.services import (
         engagement_create,
@@ -155,7 +153,7 @@ def cleared_engagement(*, actor: AbstractBaseUser, matter: Matter, vendor: Vendo
     )
 
 
-def draft_task(*, actor: AbstractBaseUser, matter: Matter, **fields: Any) -> Task:
+def draft_task(*, actor: User, matter: Matter, **fields: Any) -> Task:
     from matters.services import task_create
 
     fields.setdefault("sla_due_at", timezone.now() + dt.timedelta(days=5))
@@ -184,8 +182,8 @@ def docx_upload(name: str = "memo.docx") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buffer.getvalue())
 
 
-def advance(task: Task, to: str, *, staff: AbstractBaseUser, engagement: Engagement,
-            vendor_actor: AbstractBaseUser, attorney_actor: AbstractBaseUser) -> Task:
+def advance(task: Task, to: str, *, staff: User, engagement: Engagement,
+            vendor_actor: User, attorney_actor: User) -> Task:
     """Walk a task through the services up to state `to`."""
     from matters.services import task_assign, task_start
     from supervision.services import (
