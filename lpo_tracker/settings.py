@@ -210,7 +210,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # --- Security ----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
-X_FRAME_OPTIONS = "SAMEORIGIN"  # the review page shows PDFs inline in a same-origin frame
+X_FRAME_OPTIONS = "DENY"  # the review page's PDF frame opts in with xframe_options_sameorigin
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:

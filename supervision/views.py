@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from lpo_tracker.errors import NotEligible, RuleViolation
@@ -226,6 +227,7 @@ def submission_download(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 @require_GET
+@xframe_options_sameorigin  # the one response the review page frames; all else is DENY
 def submission_inline(request: HttpRequest, pk: int) -> FileResponse:
     """A PDF or text version shown inside the review page. Sandboxed: it runs no script and
     gets no origin, whatever the file contains."""

@@ -181,12 +181,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     services = session.config.stash[_SERVICES]
     problems = [error for error in (services.postgres_error, services.redis_error) if error]
-    if services.postgres_error or (in_ci() and problems):
+    if in_ci() and problems:
+        headline = "CI=true and required services are not running (CI never skips them):"
+    elif services.postgres_error:
         # PostgreSQL was asked for explicitly (DATABASE_URL), so every database test needs it.
+        problems = [services.postgres_error]
+        headline = "DATABASE_URL names PostgreSQL, but it is not running:"
+    else:
+        problems = []
+    if problems:
         pytest.exit(
-            "Required services are not running (CI never skips them):\n  - "
+            f"{headline}\n  - "
             + "\n  - ".join(problems)
-            + "\nStart them (see .ci/run) or unset DATABASE_URL/REDIS_URL on a laptop.",
+            + "\nStart them (.ci/run shows how), or on a laptop unset DATABASE_URL/REDIS_URL.",
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
     if services.redis_error is None and not _is_xdist_controller(session.config):

@@ -1,0 +1,250 @@
+"""`manage.py runstack`: the whole app on one machine, from one command (`make run`).
+
+Migrates, seeds the demo data into an empty database, then runs three children side by side:
+Django's development server, one Celery worker and the one Celery beat. Their output is
+interleaved with a name prefix. Ctrl-C or SIGTERM stops all three; if any of them dies, the
+others are stopped too and the command exits non-zero, so a broken stack never looks healthy.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from lpo_tracker.envconfig import env_int
+
+# How long a child gets to shut down after SIGTERM before it is killed.
+STOP_TIMEOUT_SECONDS = 10.0
+# How long the web server gets to start listening before the banner is printed anyway.
+WEB_READY_TIMEOUT_SECONDS = 30.0
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[str] | None = None
+    reader: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def broker_directories() -> list[Path]:
+    """Directories the filesystem broker and file result backend need (none for Redis)."""
+    directories: list[Path] = []
+    if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+            if options.get(key):
+                directories.append(Path(str(options[key])))
+    backend = str(settings.CELERY_RESULT_BACKEND)
+    if backend.startswith("file://"):
+        directories.append(Path(urlsplit(backend).path))
+    directories.append(Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent)
+    return directories
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(username, password, role) of the demo users, from whichever app provides seed_demo.
+
+    Looked up through the command registry rather than imported, because the project package
+    must not import the apps (see DESIGN.md) and seed_demo may not exist yet.
+    """
+    app_name = get_commands().get("seed_demo")
+    if not app_name or app_name == "django.core":
+        return []
+    try:
+        module = import_module(f"{app_name}.management.commands.seed_demo")
+    except ImportError:
+        return []
+    provider: Callable[[], Iterable[tuple[str, str, str]]] | None = getattr(
+        module, "demo_logins", None
+    )
+    return list(provider()) if provider else []
+
+
+class Command(BaseCommand):
+    help = "Run web server, Celery worker and Celery beat together, after migrate and demo seed."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=env_int("PORT", 8000, minimum=1),
+            help="Port of the development web server (default: $PORT or 8000).",
+        )
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
+        parser.add_argument(
+            "--no-seed", action="store_true", help="Do not load demo data into an empty database."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host: str = options["host"]
+        port: int = options["port"]
+        self._output_lock = threading.Lock()
+        self._stop_signal: int | None = None
+
+        for directory in broker_directories():
+            directory.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=1)
+        if not options["no_seed"]:
+            self._seed_if_empty()
+
+        children = self._children(host, port)
+        previous = self._install_signal_handlers()
+        try:
+            for child in children:
+                self._start(child)
+            self._print_banner(host, port, children)
+            failed = self._supervise(children)
+        finally:
+            self._stop_all(children)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if failed is not None:
+            code = failed.process.returncode if failed.process else None
+            raise CommandError(f"{failed.name} exited (code {code}); stopped the others.")
+        self.stdout.write("All processes stopped.")
+
+    # --- start-up -----------------------------------------------------------------------
+
+    def _seed_if_empty(self) -> None:
+        if get_user_model().objects.exists():
+            return
+        try:
+            call_command("seed_demo")
+        except CommandError as exc:
+            self.stdout.write(self.style.WARNING(f"Demo data not loaded: {exc}"))
+
+    def _children(self, host: str, port: int) -> list[Child]:
+        manage_py = str(Path(settings.BASE_DIR) / "manage.py")
+        celery = [sys.executable, "-m", "celery", "-A", "lpo_tracker"]
+        return [
+            Child("web", [sys.executable, manage_py, "runserver", f"{host}:{port}", "--noreload"]),
+            Child(
+                "worker", [*celery, "worker", "--loglevel=INFO", "--pool=solo", "--concurrency=1"]
+            ),
+            Child(
+                "beat",
+                [*celery, "beat", "--loglevel=INFO", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            ),
+        ]
+
+    def _start(self, child: Child) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # Own process group: a terminal's Ctrl-C reaches only this supervisor, which then
+        # stops the children in order instead of all of them racing on the same signal.
+        child.process = subprocess.Popen(  # noqa: S603 - argv built from our own constants
+            child.argv,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            process_group=0,
+        )
+        assert child.process.stdout is not None
+        child.reader = threading.Thread(
+            target=self._relay, args=(child.name, child.process.stdout), daemon=True
+        )
+        child.reader.start()
+
+    def _relay(self, name: str, stream: IO[str]) -> None:
+        for line in stream:
+            self._say(f"{name:<6}| {line.rstrip()}")
+
+    def _say(self, message: str) -> None:
+        with self._output_lock:
+            self.stdout.write(message)
+            self.stdout.flush()
+
+    def _print_banner(self, host: str, port: int, children: list[Child]) -> None:
+        deadline = time.monotonic() + WEB_READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline and self._stop_signal is None:
+            if not all(child.running for child in children):
+                return
+            try:
+                with socket.create_connection((host, port), timeout=POLL_SECONDS):
+                    break
+            except OSError:
+                time.sleep(POLL_SECONDS)
+        url = f"http://{host}:{port}/"
+        lines = [
+            "",
+            f"LPO Tracker is running at {url}",
+            f"Admin: {url}admin/",
+            f"Broker: {urlsplit(str(settings.CELERY_BROKER_URL)).scheme}, "
+            f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}",
+        ]
+        logins = demo_logins()
+        if logins:
+            user_width = max(len(user) for user, _, _ in logins)
+            password_width = max(len(password) for _, password, _ in logins)
+            lines.append("Demo logins (username, password, role):")
+            lines.extend(
+                f"  {user:<{user_width}}  {password:<{password_width}}  {role}"
+                for user, password, role in logins
+            )
+        lines.extend(["Press Ctrl-C to stop.", ""])
+        self._say("\n".join(lines))
+
+    # --- supervision and shutdown -------------------------------------------------------
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            self._stop_signal = signum
+
+        previous: dict[int, Any] = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, request_stop)
+        return previous
+
+    def _supervise(self, children: list[Child]) -> Child | None:
+        """Wait for a stop signal (returns None) or for a child to exit (returns it)."""
+        while self._stop_signal is None:
+            for child in children:
+                if not child.running:
+                    return child
+            time.sleep(POLL_SECONDS)
+        self._say(f"Received {signal.Signals(self._stop_signal).name}; stopping…")
+        return None
+
+    def _stop_all(self, children: list[Child]) -> None:
+        running = [child for child in children if child.running]
+        for child in running:
+            assert child.process is not None
+            child.process.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for child in running:
+            assert child.process is not None
+            try:
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._say(f"{child.name} did not stop within {STOP_TIMEOUT_SECONDS:.0f}s; killing.")
+                child.process.kill()
+                child.process.wait()
+        for child in children:
+            if child.reader is not None:
+                child.reader.join(timeout=2)
