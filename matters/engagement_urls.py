@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401
+"""Engagement pages, mounted at /engagements/ (namespace "engagements")."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from matters import engagement_views as views
 
 app_name = "engagements"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = [
+    path("", views.engagement_list, name="list"),
+    path("new/<int:matter_pk>/", views.engagement_create, name="create"),
+    path("<int:pk>/", views.engagement_detail, name="detail"),
+    path("<int:pk>/conflict-check/", views.engagement_conflict_check, name="conflict_check"),
+    path("<int:pk>/consent/", views.engagement_consent, name="consent"),
+    path("<int:pk>/consent/evidence/", views.consent_evidence, name="consent_evidence"),
+]

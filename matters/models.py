@@ -424,6 +424,9 @@ class Task(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Refuse, before the database has to, any change the state machine does not allow."""
         loaded = self._loaded_status
+        if loaded is None and not self._state.adding:
+            # Loaded with `status` deferred (or built by hand): check against the stored row.
+            loaded = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
         if self._state.adding and self.status != TaskStatus.DRAFT:
             raise InvalidTransition("A new task starts as a draft.", code="task_not_draft")
         moving = loaded is not None and loaded != self.status
@@ -443,6 +446,11 @@ class Task(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._loaded_status = instance.__dict__.get("status")
         return instance
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        if "status" in self.__dict__:
+            self._loaded_status = self.status
 
     @property
     def is_open(self) -> bool:

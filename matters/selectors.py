@@ -28,8 +28,9 @@ SUPERVISE = "supervise_matter"
 
 
 def vendor_of(user: AnyUser) -> VendorUser | None:
-    """The user's active vendor membership, or None for firm staff."""
-    if not user.is_authenticated:
+    """The active vendor membership of an active user; None for firm staff (and for a
+    deactivated account, which then reaches nothing)."""
+    if not user.is_authenticated or not user.is_active:
         return None
     try:
         membership: VendorUser = user.vendor_membership

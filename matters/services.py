@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -22,6 +23,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
+from lpo_tracker.uploads import check_upload
 from matters.models import (
     Client,
     ConflictCheckStatus,
@@ -75,6 +77,12 @@ def _require_firm_admin(actor: AnyUser, doing: str) -> None:
     """Grants and walls are for the firm's risk/IT administrators (Django's model perms)."""
     if not (actor.is_authenticated and actor.has_perm("matters.change_matter")):
         raise NotEligible(f"Only a firm administrator may {doing}.", code="forbidden")
+
+
+def _require_team_manager(actor: AnyUser | None, matter: Matter, doing: str) -> None:
+    """The matter's team (change_matter on it) or a firm administrator; None is the system."""
+    if actor is not None and not user_has_matter_perm(actor, matter, CHANGE):
+        _require_firm_admin(actor, doing)
 
 
 # --- Matters, people, walls ---------------------------------------------------------------
@@ -145,7 +153,14 @@ def matter_create(
 def permission_grant(
     *, actor: AnyUser | None, matter: Matter, user: User, codename: str
 ) -> None:
-    """Grant one object permission; audited. Screened and vendor users cannot be granted."""
+    """Grant one object permission; audited. Only the matter's team or a firm administrator
+    grants, and never to a screened or vendor user."""
+    _require_team_manager(actor, matter, "grant permissions on the matter")
+    _grant(actor=actor, matter=matter, user=user, codename=codename)
+
+
+def _grant(*, actor: AnyUser | None, matter: Matter, user: User, codename: str) -> None:
+    """permission_grant once the caller has checked who is asking."""
     if codename not in (VIEW, CHANGE, SUPERVISE):
         raise RuleViolation(f"Unknown matter permission {codename!r}.", code="invalid")
     if is_screened(user, matter):
@@ -172,6 +187,11 @@ def permission_grant(
 def permission_revoke(
     *, actor: AnyUser | None, matter: Matter, user: User, codename: str
 ) -> None:
+    _require_team_manager(actor, matter, "revoke permissions on the matter")
+    _revoke(actor=actor, matter=matter, user=user, codename=codename)
+
+
+def _revoke(*, actor: AnyUser | None, matter: Matter, user: User, codename: str) -> None:
     remove_perm(codename, user, matter)
     audit_record(
         actor=actor,
@@ -192,14 +212,13 @@ def matter_member_add(
     _skip_admin_check: bool = False,
 ) -> MatterMembership:
     """Add a person to the matter in a role and grant the role's permissions."""
-    checked = not _skip_admin_check and actor is not None
-    if checked and not user_has_matter_perm(actor, matter, CHANGE):  # type: ignore[arg-type]
-        _require_firm_admin(actor, "change the matter team")  # type: ignore[arg-type]
+    if not _skip_admin_check:
+        _require_team_manager(actor, matter, "change the matter team")
     membership, _created = MatterMembership.objects.get_or_create(
         matter=matter, user=user, role=role, defaults={"added_by": actor}
     )
     for codename in ROLE_PERMISSIONS[role]:
-        permission_grant(actor=actor, matter=matter, user=user, codename=codename)
+        _grant(actor=actor, matter=matter, user=user, codename=codename)
     return membership
 
 
@@ -208,8 +227,7 @@ def matter_member_remove(
     *, actor: User, matter: Matter, user: User, role: str
 ) -> None:
     """Remove a role and revoke the permissions no remaining role of the user needs."""
-    if not user_has_matter_perm(actor, matter, CHANGE):
-        _require_firm_admin(actor, "change the matter team")
+    _require_team_manager(actor, matter, "change the matter team")
     if role == MatterRole.SUPERVISING_ATTORNEY and user.pk == matter.responsible_attorney_id:
         raise RuleViolation(
             "The responsible attorney supervises the matter; name another one first.",
@@ -223,7 +241,7 @@ def matter_member_remove(
         for codename in ROLE_PERMISSIONS[other]
     }
     for codename in set(ROLE_PERMISSIONS[role]) - kept:
-        permission_revoke(actor=actor, matter=matter, user=user, codename=codename)
+        _revoke(actor=actor, matter=matter, user=user, codename=codename)
 
 
 @transaction.atomic
@@ -389,6 +407,43 @@ def engagement_blockers(engagement: Engagement, *, day: dt.date) -> list[str]:
     return blockers
 
 
+def engagement_consent_evidence_add(
+    *, actor: User, engagement: Engagement, upload: UploadedFile
+) -> Engagement:
+    """Attach the client's signed consent (a letter, an e-mail as PDF) to the engagement.
+
+    1. Only someone who may change the matter; the file is checked (name, size, type,
+       content) before anything is written.
+    2. Store it under a random path; the audit event keeps its name, size and SHA-256 (the
+       engagement row has only the file), in the same transaction. A failed step removes the
+       stored bytes. A newer file replaces the older one on the row; the trail keeps both.
+    """
+    _require_matter_perm(actor, engagement.matter, CHANGE, "record client consent")
+    checked = check_upload(upload)
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            locked = Engagement.objects.select_for_update().get(pk=engagement.pk)
+            before = {"consent_evidence": locked.consent_evidence.name or None}
+            locked.consent_evidence.save(checked.name, upload, save=False)
+            stored_name = locked.consent_evidence.name
+            locked.save(update_fields=["consent_evidence"])
+            audit_record(
+                actor=actor,
+                action="engagement.consent_evidence_added",
+                obj=locked,
+                matter_id=locked.matter_id,
+                before=before,
+                after={"consent_evidence": stored_name, "name": checked.name,
+                       "size": checked.size, "sha256": checked.sha256},
+            )
+    except BaseException:
+        if stored_name:
+            engagement.consent_evidence.storage.delete(stored_name)
+        raise
+    return locked
+
+
 # --- Tasks --------------------------------------------------------------------------------
 
 
@@ -402,7 +457,11 @@ def _audit_task(
 
 def _lock_task(task: Task, *, allowed_from: tuple[str, ...], doing: str) -> Task:
     """Re-read the task under a row lock and check it is still in a state that allows this."""
-    locked = Task.objects.select_for_update().select_related("matter").get(pk=task.pk)
+    # Lock the task row only: FOR UPDATE on the join would lock the matter row too and stall
+    # every other write that references the matter until this transaction ends.
+    locked = (
+        Task.objects.select_for_update(of=("self",)).select_related("matter").get(pk=task.pk)
+    )
     if locked.status not in allowed_from:
         raise InvalidTransition(
             f"“{locked}” is {locked.get_status_display().lower()}; it cannot {doing} now.",
@@ -552,10 +611,16 @@ def task_change_due_date(
         raise RuleViolation("Say why the due date changes.", code="reason_required")
     if timezone.is_naive(new_value):
         raise RuleViolation("A due date needs a time zone.", code="naive_datetime")
-    field = {DueDateKind.SLA: "sla_due_at", DueDateKind.REVIEW: "review_due_at"}[
-        DueDateKind(kind)
-    ]
-    locked = Task.objects.select_for_update().get(pk=task.pk)
+    fields = {DueDateKind.SLA: "sla_due_at", DueDateKind.REVIEW: "review_due_at"}
+    if kind not in fields:
+        raise RuleViolation(f"Unknown due date {kind!r}.", code="invalid")
+    field = fields[DueDateKind(kind)]
+    locked = Task.objects.select_for_update(of=("self",)).get(pk=task.pk)
+    if locked.status in (TaskStatus.DELIVERED, TaskStatus.CANCELLED):
+        raise InvalidTransition(
+            f"“{locked}” is {locked.get_status_display().lower()}; its due dates are final.",
+            code="wrong_state",
+        )
     old_value = getattr(locked, field)
     change = TaskDueDateChange.objects.create(
         task=locked, kind=kind, old_value=old_value, new_value=new_value,

@@ -1,5 +1,19 @@
-from django.urls import path  # noqa: F401
+"""The vendor portal, mounted at /portal/ (namespace "portal")."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from supervision import portal_views as views
 
 app_name = "portal"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = [
+    path("", views.task_list, name="tasks"),
+    path("tasks/<int:pk>/", views.task_detail, name="task"),
+    path("tasks/<int:pk>/start/", views.task_start_view, name="task_start"),
+    path("tasks/<int:pk>/submit/", views.submission_upload, name="submission_upload"),
+    path("submissions/<int:pk>/download/", views.submission_download,
+         name="submission_download"),
+    path("conflicts/", views.conflicts, name="conflicts"),
+]

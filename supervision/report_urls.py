@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+"""Reports, mounted at /reports/ (namespace "reports")."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from supervision import report_views as views
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = [
+    path("scorecards/", views.scorecards, name="scorecards"),
+    path("scorecards.csv", views.scorecards_csv, name="scorecards_csv"),
+    path("scorecards.xlsx", views.scorecards_xlsx, name="scorecards_xlsx"),
+]

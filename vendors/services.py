@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from typing import IO, Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from lpo_tracker.audit.services import audit_record
-from lpo_tracker.errors import InvalidTransition, RuleViolation
+from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
+from lpo_tracker.uploads import check_upload
 from vendors.models import (
     SECURITY_CERTIFICATIONS,
+    ConflictDeclaration,
     DiligenceKind,
     DueDiligenceRecord,
+    RateCard,
+    RateCardLine,
     Vendor,
     VendorStatus,
+    VendorUser,
 )
 
 V = VendorStatus
@@ -84,3 +93,272 @@ def vendor_set_status(
         after={"status": status, "reason": locked.status_reason},
     )
     return locked
+
+
+# --- Who manages vendors --------------------------------------------------------------------
+
+AnyUser = User | AnonymousUser
+VIEW_VENDORS = "vendors.view_vendor"
+ADD_VENDORS = "vendors.add_vendor"
+CHANGE_VENDORS = "vendors.change_vendor"
+
+
+def is_vendor_member(user: AnyUser) -> bool:
+    """Anyone with a vendor membership, active or not: never a firm vendor manager.
+
+    Reads the reverse one-to-one, which Django caches on the user instance (a miss too), so a
+    request asks the database once however often this and the navigation ask.
+    """
+    return user.is_authenticated and hasattr(user, "vendor_membership")
+
+
+def may_manage_vendors(user: AnyUser, perm: str = CHANGE_VENDORS) -> bool:
+    """Firm users holding the Django model permission (superusers hold them all)."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.has_perm(perm)
+        and not is_vendor_member(user)
+    )
+
+
+def _require_manager(actor: AnyUser, doing: str, perm: str = CHANGE_VENDORS) -> None:
+    if not may_manage_vendors(actor, perm):
+        raise NotEligible(f"Only the firm's vendor managers may {doing}.", code="forbidden")
+
+
+def _validated(instance: Any, *, exclude: list[str] | None = None) -> None:
+    """full_clean() with the model's messages turned into one RuleViolation."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise RuleViolation("; ".join(exc.messages), code="invalid") from exc
+
+
+# --- Vendors --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def vendor_create(
+    *, actor: User, name: str, headquarters_country: str, **fields: Any
+) -> Vendor:
+    """A new provider starts as prospective; due diligence and approval follow."""
+    _require_manager(actor, "add vendors", ADD_VENDORS)
+    vendor = Vendor(
+        name=name.strip(),
+        headquarters_country=headquarters_country.strip().upper(),
+        status=VendorStatus.PROSPECTIVE,
+        **fields,
+    )
+    _validated(vendor)
+    vendor.save()
+    audit_record(
+        actor=actor,
+        action="vendor.created",
+        obj=vendor,
+        after={"name": vendor.name, "status": vendor.status,
+               "headquarters_country": vendor.headquarters_country},
+    )
+    return vendor
+
+
+# --- Due diligence --------------------------------------------------------------------------
+
+
+def diligence_record_add(
+    *,
+    actor: User,
+    vendor: Vendor,
+    kind: str,
+    valid_from: dt.date,
+    expires_on: dt.date,
+    evidence: UploadedFile | None,
+    reference: str = "",
+    issuer: str = "",
+    coverage_amount: Decimal | None = None,
+    notes: str = "",
+) -> DueDiligenceRecord:
+    """Record a due-diligence document with its evidence (ABA Formal Opinion 08-451).
+
+    1. Only a firm vendor manager records diligence.
+    2. Check the evidence file (name, size, type, content) and the record (dates in order,
+       insurance with its coverage) before anything is written.
+    3. Store the file under a random path with its SHA-256; audit in the same transaction.
+       A failed step removes the stored bytes, so nothing is left half-recorded.
+    """
+    _require_manager(actor, "record due diligence")
+    if evidence is None:
+        raise RuleViolation("Attach the signed document or certificate as evidence.",
+                            code="evidence_required")
+    checked = check_upload(evidence)
+    if kind == DiligenceKind.INSURANCE and coverage_amount is None:
+        raise RuleViolation("Give the insurance policy's coverage amount.",
+                            code="coverage_required")
+    record = DueDiligenceRecord(
+        vendor=vendor, kind=kind, valid_from=valid_from, expires_on=expires_on,
+        reference=reference.strip(), issuer=issuer.strip(), coverage_amount=coverage_amount,
+        notes=notes.strip(), recorded_by=actor, recorded_at=timezone.now(),
+        evidence_name=checked.name, evidence_sha256=checked.sha256,
+    )
+    _validated(record, exclude=["evidence"])
+    try:
+        with transaction.atomic():
+            record.evidence.save(checked.name, evidence, save=False)
+            record.save(force_insert=True)
+            audit_record(
+                actor=actor,
+                action="diligence.recorded",
+                obj=record,
+                after={"vendor": vendor.pk, "kind": kind, "reference": record.reference,
+                       "valid_from": valid_from, "expires_on": expires_on,
+                       "evidence_name": checked.name, "evidence_sha256": checked.sha256,
+                       "evidence_size": checked.size},
+            )
+    except BaseException:
+        if record.evidence.name:
+            record.evidence.storage.delete(record.evidence.name)
+        raise
+    return record
+
+
+@transaction.atomic
+def diligence_record_revoke(
+    *, actor: User, record: DueDiligenceRecord, reason: str
+) -> DueDiligenceRecord:
+    """Withdraw a record (a certificate suspended, an agreement terminated): from now on it
+    counts for nothing, so a vendor relying on it is blocked from new work at once."""
+    _require_manager(actor, "revoke due diligence")
+    if not reason.strip():
+        raise RuleViolation("Say why the record is revoked.", code="reason_required")
+    locked = DueDiligenceRecord.objects.select_for_update().get(pk=record.pk)
+    if locked.revoked_at is not None:
+        raise InvalidTransition("This record is already revoked.", code="already_revoked")
+    locked.revoked_at = timezone.now()
+    locked.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action="diligence.revoked",
+        obj=locked,
+        before={"revoked_at": None},
+        after={"revoked_at": locked.revoked_at, "reason": reason.strip()},
+    )
+    return locked
+
+
+@transaction.atomic
+def diligence_evidence_open(*, actor: User, record: DueDiligenceRecord) -> IO[bytes]:
+    """Open a record's evidence for a firm user who may view vendors; audited."""
+    _require_manager(actor, "read due-diligence evidence", VIEW_VENDORS)
+    if not record.evidence:
+        raise RuleViolation("This record has no evidence file.", code="no_evidence")
+    handle = record.evidence.open("rb")
+    audit_record(
+        actor=actor,
+        action="diligence.evidence_downloaded",
+        obj=record,
+        after={"vendor": record.vendor_id, "evidence_sha256": record.evidence_sha256},
+    )
+    return handle
+
+
+# --- Conflicts the vendor's staff declare ---------------------------------------------------
+
+
+@transaction.atomic
+def conflict_declaration_add(
+    *,
+    actor: User,
+    vendor: Vendor,
+    party_name: str,
+    relationship: str,
+    declared_by: VendorUser | None = None,
+    declared_on: dt.date | None = None,
+) -> ConflictDeclaration:
+    """A party the vendor or one of its people has a relationship with; every conflict search
+    on a matter engaging this vendor compares the matter's parties with it.
+
+    A vendor user declares for themselves and their own vendor only; a firm vendor manager
+    records a declaration on the vendor's behalf (optionally naming the staff member).
+    """
+    own = VendorUser.objects.filter(user_id=actor.pk, is_active=True).first()
+    if own is not None:
+        if own.vendor_id != vendor.pk or not actor.is_active:
+            raise NotEligible("You may declare conflicts for your own organisation only.",
+                              code="forbidden")
+        declared_by = own
+    else:
+        _require_manager(actor, "record conflict declarations")
+        if declared_by is not None and declared_by.vendor_id != vendor.pk:
+            raise RuleViolation("That person does not work for this vendor.", code="invalid")
+    if not party_name.strip() or not relationship.strip():
+        raise RuleViolation("Name the party and the relationship.", code="invalid")
+    declaration = ConflictDeclaration(
+        vendor=vendor, declared_by=declared_by, party_name=party_name.strip(),
+        relationship=relationship.strip(), declared_on=declared_on or timezone.localdate(),
+    )
+    _validated(declaration)
+    declaration.save()
+    audit_record(
+        actor=actor,
+        action="vendor.conflict_declared",
+        obj=declaration,
+        after={"vendor": vendor.pk, "party_name": declaration.party_name,
+               "relationship": declaration.relationship,
+               "declared_by": declared_by.pk if declared_by else None},
+    )
+    return declaration
+
+
+# --- Rate cards -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rate_card_create(
+    *,
+    actor: User,
+    vendor: Vendor,
+    name: str,
+    effective_from: dt.date,
+    currency: str = "USD",
+    effective_to: dt.date | None = None,
+) -> RateCard:
+    _require_manager(actor, "add rate cards")
+    card = RateCard(vendor=vendor, name=name.strip(), currency=currency.strip().upper(),
+                    effective_from=effective_from, effective_to=effective_to)
+    _validated(card)
+    card.save()
+    audit_record(
+        actor=actor,
+        action="rate_card.created",
+        obj=card,
+        after={"vendor": vendor.pk, "name": card.name, "currency": card.currency,
+               "effective_from": effective_from, "effective_to": effective_to},
+    )
+    return card
+
+
+@transaction.atomic
+def rate_card_line_add(
+    *,
+    actor: User,
+    rate_card: RateCard,
+    task_type: str,
+    unit: str,
+    rate: Decimal,
+    in_house_rate: Decimal = Decimal("0"),
+) -> RateCardLine:
+    """One price of the card: a task type at a rate per hour, per document or fixed, with what
+    the same unit costs the firm in-house (to show the saving)."""
+    _require_manager(actor, "change rate cards")
+    line = RateCardLine(rate_card=rate_card, task_type=task_type, unit=unit, rate=rate,
+                        in_house_rate=in_house_rate)
+    _validated(line)
+    line.save()
+    audit_record(
+        actor=actor,
+        action="rate_card.line_added",
+        obj=rate_card,
+        after={"line": line.pk, "task_type": task_type, "unit": unit, "rate": rate,
+               "in_house_rate": in_house_rate},
+    )
+    return line

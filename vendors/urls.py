@@ -1,5 +1,22 @@
-from django.urls import path  # noqa: F401
+"""The firm's vendor pages, mounted at /vendors/ (namespace "vendors")."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from vendors import views
 
 app_name = "vendors"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = [
+    path("", views.vendor_list, name="list"),
+    path("new/", views.vendor_create, name="create"),
+    path("<int:pk>/", views.vendor_detail, name="vendor_detail"),
+    path("<int:pk>/status/", views.vendor_set_status, name="set_status"),
+    path("<int:pk>/diligence/new/", views.diligence_add, name="diligence_add"),
+    path("<int:pk>/declarations/new/", views.declaration_add, name="declaration_add"),
+    path("<int:pk>/rate-cards/new/", views.rate_card_add, name="rate_card_add"),
+    path("diligence/<int:pk>/evidence/", views.diligence_evidence, name="diligence_evidence"),
+    path("diligence/<int:pk>/revoke/", views.diligence_revoke, name="diligence_revoke"),
+    path("rate-cards/<int:pk>/lines/new/", views.rate_line_add, name="rate_line_add"),
+]

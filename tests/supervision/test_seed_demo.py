@@ -20,7 +20,6 @@ from django.utils import timezone
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.services import audit_verify_chain
 from lpo_tracker.fields import TaskType
-from matters import demo
 from matters.models import (
     WITH_VENDOR_STATES,
     Client,
@@ -32,6 +31,7 @@ from matters.models import (
     TaskStatus,
 )
 from matters.selectors import matters_visible_to
+from supervision import demo
 from supervision.demo import builder
 from supervision.management.commands.seed_demo import demo_logins
 from supervision.models import BarAdmission, SignOff, SlaPolicy, Submission

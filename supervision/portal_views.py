@@ -1,0 +1,257 @@
+"""The vendor portal, mounted at /portal/ (namespace "portal"): a vendor user's own tasks,
+the instructions shared with them, their uploads and the attorneys' review comments, and the
+conflicts they declare.
+
+Only active users with an active vendor membership reach it; everyone else gets 404 (the
+portal does not exist for firm staff) and anonymous users the login page. Every task is read
+through `matters.selectors.tasks_visible_to`, which limits a vendor user to their own
+vendor's tasks once assigned (never a draft), so another vendor's task is a 404,
+indistinguishable from one that does not exist.
+
+What a task shares with the vendor, and nothing more: its title, type, priority,
+instructions, state and deadlines, and the matter's NUMBER (for reference in their own
+systems). Not the matter's title, client, parties, team or budget; not the review's internal
+notes; not the sign-off record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from lpo_tracker.errors import NotEligible, RuleViolation
+from matters.models import (
+    AWAITING_REVIEW_STATES,
+    OPEN_STATES,
+    WITH_VENDOR_STATES,
+    Task,
+    TaskStatus,
+)
+from matters.selectors import get_task_for, tasks_visible_to, vendor_of
+from matters.services import task_start
+from supervision.forms import SubmissionForm
+from supervision.models import Review, ReviewDecision, Submission
+from supervision.selectors import get_submission_for
+from supervision.services import SUBMITTABLE_FROM, submission_create, submission_open
+from supervision.uploads import UploadRejected
+from vendors.forms import DeclarationForm
+from vendors.models import ConflictDeclaration, VendorUser
+from vendors.services import conflict_declaration_add
+
+View = Callable[..., HttpResponseBase]
+TASKS_PER_PAGE = 50
+STARTABLE_STATES = (TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED)
+# The state filter of the task list: groups first, then each state a vendor can see.
+STATE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "open": ("Open", OPEN_STATES),
+    "with_you": ("With you", WITH_VENDOR_STATES),
+    "in_review": ("With the firm for review", AWAITING_REVIEW_STATES),
+    **{value: (str(label), (value,)) for value, label in TaskStatus.choices
+       if value != TaskStatus.DRAFT},
+}
+
+
+def _membership(request: HttpRequest) -> VendorUser:
+    membership = vendor_of(request.user)
+    if membership is None:
+        raise Http404("No such page.")
+    return membership
+
+
+def portal_view(view: View) -> View:
+    """Signed in (else the login page) with an active vendor membership (else 404)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        _membership(request)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def _task_url(task: Task) -> str:
+    return reverse("portal:task", args=[task.pk])
+
+
+# --- Tasks ----------------------------------------------------------------------------------
+
+
+def portal_tasks(user: Any, state: str = "") -> QuerySet[Task]:
+    """The vendor user's tasks (assigned onward), soonest deadline first, each with its
+    latest version number: one query for a page."""
+    latest = Submission.objects.filter(task=OuterRef("pk")).order_by("-version")
+    tasks = tasks_visible_to(user).annotate(
+        latest_version=Subquery(latest.values("version")[:1])
+    )
+    if state in STATE_FILTERS:
+        tasks = tasks.filter(status__in=STATE_FILTERS[state][1])
+    return tasks.order_by("sla_due_at", "pk")
+
+
+@portal_view
+@require_GET
+def task_list(request: HttpRequest) -> HttpResponse:
+    """Queries, whatever the number of tasks: the membership (with its vendor), the count,
+    one page of tasks, plus the session, user and unread badge of every page."""
+    membership = _membership(request)
+    state = request.GET.get("state", "")
+    state = state if state in STATE_FILTERS else ""
+    page = Paginator(portal_tasks(request.user, state), TASKS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "portal/tasks.html", {
+        "vendor": membership.vendor,
+        "page_obj": page,
+        "tasks": page.object_list,
+        "state": state,
+        "states": [(key, label) for key, (label, _) in STATE_FILTERS.items()],
+        "with_vendor_states": WITH_VENDOR_STATES,
+    })
+
+
+def _comments(task: Task) -> list[Mapping[str, object]]:
+    """The decided reviews' comments, for the vendor. Read as values so the internal notes
+    are never even loaded."""
+    return list(
+        Review.objects.filter(submission__task=task, decision__in=(
+            ReviewDecision.APPROVED, ReviewDecision.CHANGES_REQUESTED))
+        .exclude(comments="")
+        .order_by("decided_at", "pk")
+        .values("pk", "decision", "comments", "decided_at", "submission__version")
+    )
+
+
+def _render_task(request: HttpRequest, task: Task, *, upload_form: SubmissionForm | None = None,
+                 status: int = 200) -> HttpResponse:
+    membership = _membership(request)
+    submissions = list(
+        Submission.objects.filter(task=task).order_by("version").only(
+            "pk", "task_id", "version", "original_name", "size", "sha256", "note",
+            "submitted_at",
+        )
+    )
+    return render(request, "portal/task.html", {
+        "task": task,
+        "vendor": membership.vendor,
+        "matter_number": task.matter.number,
+        "matter_time_zone": task.matter.time_zone,
+        "submissions": submissions,
+        "comments": _comments(task),
+        "decisions": {"approved": ReviewDecision.APPROVED,
+                      "changes_requested": ReviewDecision.CHANGES_REQUESTED},
+        "can_start": task.status in STARTABLE_STATES,
+        "can_upload": task.status in SUBMITTABLE_FROM,
+        "sla_running": task.status in WITH_VENDOR_STATES,
+        "upload_form": upload_form or SubmissionForm(),
+    }, status=status)
+
+
+@portal_view
+@require_GET
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_task(request, get_task_for(request.user, pk))
+
+
+@portal_view
+@require_POST
+def task_start_view(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for(request.user, pk)
+    try:
+        task_start(actor=request.user, task=task)  # type: ignore[arg-type]
+    except NotEligible as exc:
+        raise PermissionDenied(exc.message) from exc
+    except RuleViolation as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Work on “{task.title}” has started.")
+    return redirect(_task_url(task))
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """upload.js asks for JSON so it can show errors without reloading the page."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@portal_view
+@require_POST
+def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for(request.user, pk)
+    form = SubmissionForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            submission = submission_create(
+                actor=request.user,  # type: ignore[arg-type]
+                task=task, upload=form.cleaned_data["file"], note=form.cleaned_data["note"],
+            )
+        except NotEligible as exc:
+            raise PermissionDenied(exc.message) from exc
+        except RuleViolation as exc:
+            form.add_error("file" if isinstance(exc, UploadRejected) else None, exc.message)
+        else:
+            messages.success(request, f"Version {submission.version} uploaded; the firm's "
+                             "supervising attorneys have been asked to review it.")
+            if _wants_json(request):
+                return JsonResponse({"redirect": _task_url(task)})
+            return redirect(_task_url(task))
+    if _wants_json(request):
+        errors = [str(error) for errors in form.errors.values() for error in errors]
+        return JsonResponse({"errors": errors}, status=400)
+    return _render_task(request, task, upload_form=form, status=400)
+
+
+@portal_view
+@require_GET
+def submission_download(request: HttpRequest, pk: int) -> FileResponse:
+    """A version of the vendor's own work product (404 for anyone else's); audited."""
+    submission = get_submission_for(request.user, pk)
+    handle = submission_open(actor=request.user, submission=submission)  # type: ignore[arg-type]
+    return FileResponse(handle, as_attachment=True, filename=submission.original_name,
+                        content_type=submission.content_type)
+
+
+# --- Declared conflicts ---------------------------------------------------------------------
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def conflicts(request: HttpRequest) -> HttpResponse:
+    """The vendor's declared conflicts, and a form to declare one's own (every conflict
+    search on a matter engaging the vendor compares the matter's parties with them)."""
+    membership = _membership(request)
+    form = DeclarationForm(request.POST if request.method == "POST" else None,
+                           initial={"declared_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            conflict_declaration_add(
+                actor=request.user,  # type: ignore[arg-type]
+                vendor=membership.vendor, party_name=form.cleaned_data["party_name"],
+                relationship=form.cleaned_data["relationship"],
+                declared_on=form.cleaned_data["declared_on"],
+            )
+        except NotEligible as exc:
+            raise PermissionDenied(exc.message) from exc
+        except RuleViolation as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Thank you: your declaration is recorded.")
+            return redirect(reverse("portal:conflicts"))
+    declarations = ConflictDeclaration.objects.filter(vendor=membership.vendor).select_related(
+        "declared_by__user").order_by("party_name")
+    return render(request, "portal/conflicts.html", {
+        "vendor": membership.vendor,
+        "declarations": declarations,
+        "form": form,
+    }, status=400 if form.is_bound and form.errors else 200)

@@ -1,0 +1,132 @@
+"""Reports for the firm's vendor managers, mounted at /reports/ (namespace "reports"): the
+vendor scorecards for a period, on screen and as CSV or XLSX.
+
+Who: firm users with the `vendors.view_vendor` model permission (403 for other staff, 404 for
+vendor users, the login page for anonymous users), as for the vendor pages.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from lpo_tracker.audit.selectors import spreadsheet_safe
+from supervision.scorecards import COLUMNS, Period, export_rows, scorecards_for
+from vendors.selectors import require_vendor_manager
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+QUARTER_SHORTCUTS = 4
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The end date is before the start date.")
+        return cleaned
+
+
+def _firm_today() -> dt.date:
+    return timezone.localdate(timezone.now(), ZoneInfo(str(settings.FIRM_TIME_ZONE)))
+
+
+def _period(request: HttpRequest) -> tuple[PeriodForm, Period]:
+    """The period asked for, or the last full quarter (also when the form is invalid)."""
+    default = Period.last_full_quarter(_firm_today())
+    if "start" not in request.GET and "end" not in request.GET:
+        form = PeriodForm(initial={"start": default.first_day, "end": default.last_day})
+        return form, default
+    form = PeriodForm(request.GET)
+    if form.is_valid():
+        return form, Period(form.cleaned_data["start"], form.cleaned_data["end"])
+    return form, default
+
+
+@login_required
+@require_GET
+def scorecards(request: HttpRequest) -> HttpResponse:
+    require_vendor_manager(request.user)
+    form, period = _period(request)
+    cards = scorecards_for(period)
+    query = f"start={period.first_day:%Y-%m-%d}&end={period.last_day:%Y-%m-%d}"
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "reports/scorecards.html", {
+        "form": form,
+        "period": period,
+        "cards": cards,
+        "query": query,
+        "quarters": Period.last_full_quarter(_firm_today()).previous_quarters(
+            QUARTER_SHORTCUTS),
+    }, status=status)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
+    return value
+
+
+def _filename(period: Period, extension: str) -> str:
+    return f"vendor-scorecards-{period.first_day:%Y%m%d}-{period.last_day:%Y%m%d}.{extension}"
+
+
+def _attachment(response: HttpResponse, name: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def scorecards_csv(request: HttpRequest) -> HttpResponse:
+    require_vendor_manager(request.user)
+    _form, period = _period(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    writer = csv.writer(response)
+    writer.writerow(COLUMNS)
+    for row in export_rows(scorecards_for(period), period):
+        writer.writerow(["" if value is None else _cell(value) for value in row])
+    return _attachment(response, _filename(period, "csv"))
+
+
+@login_required
+@require_GET
+def scorecards_xlsx(request: HttpRequest) -> HttpResponse:
+    require_vendor_manager(request.user)
+    _form, period = _period(request)
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Scorecards"
+    sheet.append(COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in export_rows(scorecards_for(period), period):
+        sheet.append([float(value) if isinstance(value, Decimal) else _cell(value)
+                      for value in row])
+    for column in ("C", "D"):
+        for cell in sheet[column][1:]:
+            cell.number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = "B2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return _attachment(HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE),
+                       _filename(period, "xlsx"))
