@@ -276,6 +276,10 @@ class TaskAdmin(LpoModelAdmin):
     ]
     list_filter = ["status", "task_type", "priority", "matter__client", "engagement__vendor"]
     search_fields = ["title", "matter__number"]
+    # "of 1,000,000" would cost a COUNT(*) over every task; rendering is linear in rows
+    # (docs/performance.md, fix 8).
+    show_full_result_count = False
+    list_per_page = 50
     date_hierarchy = "sla_due_at"
     list_select_related = ["matter", "engagement__vendor"]
     autocomplete_fields = ["matter", "engagement"]

@@ -414,7 +414,12 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["status", "sla_due_at"], name="task_status_sla_idx"),
             models.Index(fields=["status", "review_due_at"], name="task_status_review_idx"),
-            models.Index(fields=["matter", "status"], name="task_matter_status_idx"),
+            # Per-matter lists by state and deadline (dashboard "at risk", matter pages);
+            # serves (matter, status) lookups too. docs/performance.md, fix 3.
+            models.Index(
+                fields=["matter", "status", "sla_due_at"], name="task_matter_status_sla_idx"
+            ),
+            models.Index(fields=["matter", "submitted_at"], name="task_matter_submitted_idx"),
             models.Index(fields=["engagement", "status"], name="task_engagement_status_idx"),
         ]
 

@@ -22,7 +22,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -68,6 +68,7 @@ from matters.selectors import (
     get_matter_for,
     get_task_for,
     matters_visible_to,
+    task_count,
     tasks_visible_to,
     user_has_matter_perm,
 )
@@ -187,13 +188,14 @@ def annotate_task_counts(matters: QuerySet[Matter], *, now: dt.datetime) -> Quer
 
     Overdue = with the vendor past its SLA, or awaiting review past its review window.
     """
-    overdue = Q(tasks__status__in=WITH_VENDOR_STATES, tasks__sla_due_at__lt=now) | Q(
-        tasks__status__in=AWAITING_REVIEW_STATES, tasks__review_due_at__lt=now
+    overdue = Q(status__in=WITH_VENDOR_STATES, sla_due_at__lt=now) | Q(
+        status__in=AWAITING_REVIEW_STATES, review_due_at__lt=now
     )
+    # Correlated subqueries, not Count() over a join: counted for the page's rows only.
     return matters.annotate(
-        open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_STATES)),
-        draft_task_count=Count("tasks", filter=Q(tasks__status=TaskStatus.DRAFT)),
-        overdue_task_count=Count("tasks", filter=overdue),
+        open_task_count=task_count(Q(status__in=OPEN_STATES)),
+        draft_task_count=task_count(Q(status=TaskStatus.DRAFT)),
+        overdue_task_count=task_count(overdue),
     ).order_by("-opened_on", "-number")
 
 

@@ -37,6 +37,7 @@ from matters.selectors import (
     get_task_for,
     matters_visible_to,
     matters_with_perm,
+    task_count,
     tasks_visible_to,
     user_has_matter_perm,
     vendor_of,
@@ -239,8 +240,8 @@ def dashboard_for(user: AnyUser, *, now: dt.datetime) -> Dashboard:
     matters = matters_visible_to(user).filter(status=MatterStatus.OPEN)
     open_matters = list(
         matters.annotate(
-            open_tasks=Count("tasks", filter=Q(tasks__status__in=OPEN_STATES)),
-            awaiting_review=Count("tasks", filter=Q(tasks__status__in=AWAITING_REVIEW_STATES)),
+            open_tasks=task_count(Q(status__in=OPEN_STATES)),
+            awaiting_review=task_count(Q(status__in=AWAITING_REVIEW_STATES)),
         ).order_by("number")[:DASHBOARD_LIST_LIMIT]
     )
     visible = tasks_visible_to(user)
