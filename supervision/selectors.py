@@ -45,6 +45,7 @@ from matters.selectors import (
 from supervision.models import Review, SignOff, Submission
 from supervision.services import SUBMITTABLE_FROM
 from vendors.models import Vendor
+from vendors.selectors import vendors_lapsed_on
 
 AnyUser = User | AnonymousUser
 
@@ -169,6 +170,8 @@ class Dashboard:
     reviews_waiting_total: int
     sla_weeks: list[WeekCompliance]
     review_ages: list[AgeBucket]
+    # Open tasks with a vendor whose NDA or security certification has lapsed.
+    lapsed_vendor_tasks: list[Task]
 
 
 def _week_start(moment: dt.datetime, zone: ZoneInfo) -> dt.date:
@@ -257,6 +260,11 @@ def dashboard_for(user: AnyUser, *, now: dt.datetime) -> Dashboard:
         reviews_waiting_total=sum(bucket.count for bucket in ages),
         sla_weeks=sla_compliance_by_week(visible, now=now),
         review_ages=ages,
+        lapsed_vendor_tasks=list(
+            visible.open()
+            .filter(engagement__vendor__in=vendors_lapsed_on(now.date()).values("pk"))
+            .order_by("sla_due_at", "pk")[:DASHBOARD_LIST_LIMIT]
+        ),
     )
 
 

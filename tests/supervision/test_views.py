@@ -703,3 +703,24 @@ def test_header_badge_counts_unread(cast: Cast) -> None:
     response = client_for(cast.vendor_a_user).get(reverse("supervision:notifications"))
     assert response.context["UNREAD_COUNT"] == 2
     assert 'id="unread-badge"' in response.content.decode()
+
+
+def test_dashboard_flags_open_tasks_of_a_vendor_whose_diligence_lapsed(cast, client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from matters.models import TaskStatus
+    from vendors.models import DiligenceKind, DueDiligenceRecord
+
+    task = cast.advance(cast.task, TaskStatus.IN_PROGRESS)
+    DueDiligenceRecord.objects.filter(
+        vendor=cast.engagement_a.vendor, kind=DiligenceKind.SOC2_TYPE2
+    ).update(expires_on=timezone.localdate() - dt.timedelta(days=1))
+    client.force_login(cast.staff_on)
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert task in response.context["board"].lapsed_vendor_tasks
+    assert b"due diligence has lapsed" in response.content

@@ -27,8 +27,9 @@ SIGNED_IN = 3
 BADGE = 1
 # The dashboard (supervision.selectors.dashboard_for): open matters list + their count;
 # is-a-vendor check of tasks_visible_to; at-risk tasks list + their count; the first reviews
-# waiting; reviews waiting by age; SLA compliance by week. Then the latest five notifications.
-DASHBOARD = SIGNED_IN + 8 + 1 + BADGE
+# waiting; reviews waiting by age; SLA compliance by week; open tasks of vendors whose due
+# diligence lapsed. Then the latest five notifications.
+DASHBOARD = SIGNED_IN + 9 + 1 + BADGE
 # The review queue: the matters and the vendors offered as filters; the paginator's COUNT;
 # the page of tasks with their latest version (subqueries) and matter, client and vendor
 # (joins).
