@@ -261,7 +261,7 @@ def dashboard_for(user: AnyUser, *, now: dt.datetime) -> Dashboard:
         sla_weeks=sla_compliance_by_week(visible, now=now),
         review_ages=ages,
         lapsed_vendor_tasks=list(
-            visible.open()
+            visible.filter(status__in=OPEN_STATES)
             .filter(engagement__vendor__in=vendors_lapsed_on(now.date()).values("pk"))
             .order_by("sla_due_at", "pk")[:DASHBOARD_LIST_LIMIT]
         ),

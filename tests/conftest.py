@@ -78,7 +78,7 @@ def build_cast() -> Cast:
     attorney = f.attorney("attorney")
     attorney2 = f.attorney("attorney2", jurisdiction="New Jersey")
     lapsed = f.attorney("lapsed", lapsed=True)
-    staff_on, staff_off, screened = (f.UserFactory(username=name)
+    staff_on, staff_off, screened = (f.UserFactory.create(username=name)
                                      for name in ("staff_on", "staff_off", "screened"))
     matter = f.matter(actor=admin, responsible=attorney)
     other_matter = f.matter(actor=admin, responsible=attorney2, title="Initech 10-K review")

@@ -26,7 +26,7 @@ from matters.models import (
     Task,
     TaskStatus,
 )
-from supervision.models import AttorneyProfile, BarAdmission, BarStatus
+from supervision.models import AttorneyProfile, BarAdmission, BarStatus, Submission
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorStatus, VendorUser
 
 PASSWORD = "correct-horse-battery-staple"
@@ -34,7 +34,7 @@ PASSWORD = "correct-horse-battery-staple"
 _HASHED_PASSWORD = make_password(PASSWORD)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -47,7 +47,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.LazyFunction(lambda: _HASHED_PASSWORD)
 
 
-class ClientFactory(factory.django.DjangoModelFactory):
+class ClientFactory(factory.django.DjangoModelFactory[Client]):
     class Meta:
         model = Client
 
@@ -55,7 +55,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"CL{n:04d}")
 
 
-class VendorFactory(factory.django.DjangoModelFactory):
+class VendorFactory(factory.django.DjangoModelFactory[Vendor]):
     class Meta:
         model = Vendor
 
@@ -66,7 +66,7 @@ class VendorFactory(factory.django.DjangoModelFactory):
     time_zone = "Asia/Kolkata"
 
 
-class DiligenceFactory(factory.django.DjangoModelFactory):
+class DiligenceFactory(factory.django.DjangoModelFactory[DueDiligenceRecord]):
     class Meta:
         model = DueDiligenceRecord
 
@@ -78,21 +78,21 @@ class DiligenceFactory(factory.django.DjangoModelFactory):
 
 def vetted_vendor(**kwargs: Any) -> Vendor:
     """An approved vendor with a valid NDA and SOC 2 Type II report."""
-    vendor = VendorFactory(**kwargs)
-    DiligenceFactory(vendor=vendor, kind=DiligenceKind.NDA)
-    DiligenceFactory(vendor=vendor, kind=DiligenceKind.SOC2_TYPE2)
+    vendor = VendorFactory.create(**kwargs)
+    DiligenceFactory.create(vendor=vendor, kind=DiligenceKind.NDA)
+    DiligenceFactory.create(vendor=vendor, kind=DiligenceKind.SOC2_TYPE2)
     return vendor
 
 
 def vendor_user(vendor: Vendor, username: str) -> User:
-    user = UserFactory(username=username)
+    user = UserFactory.create(username=username)
     VendorUser.objects.create(user=user, vendor=vendor)
     return user
 
 
 def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New York"
              ) -> User:
-    user = UserFactory(username=username)
+    user = UserFactory.create(username=username)
     profile = AttorneyProfile.objects.create(user=user, title="Partner")
     today = timezone.localdate()
     BarAdmission.objects.create(
@@ -110,7 +110,7 @@ def firm_admin(username: str = "riskadmin") -> User:
     """A user with the model-level permissions to open matters and manage grants and walls."""
     from django.contrib.auth.models import Permission
 
-    user = UserFactory(username=username)
+    user = UserFactory.create(username=username)
     user.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="matters", codename__in=["add_matter", "change_matter"]
@@ -126,7 +126,7 @@ def matter(*, actor: User, responsible: User, client: Client | None = None,
     fields.setdefault("client_consent_required", True)
     return matter_create(
         actor=actor,
-        client=client or ClientFactory(),
+        client=client or ClientFactory.create(),
         title=fields.pop("title", "Acme v. Globex – document review"),
         practice_area=fields.pop("practice_area", PracticeArea.LITIGATION),
         responsible_attorney=responsible,
@@ -182,12 +182,19 @@ def docx_upload(name: str = "memo.docx") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buffer.getvalue())
 
 
+def _latest(task: Task) -> Submission:
+    from supervision.services import latest_submission
+
+    submission = latest_submission(task)
+    assert submission is not None, f"{task} has no submission yet"
+    return submission
+
+
 def advance(task: Task, to: str, *, staff: User, engagement: Engagement,
             vendor_actor: User, attorney_actor: User) -> Task:
     """Walk a task through the services up to state `to`."""
     from matters.services import task_assign, task_start
     from supervision.services import (
-        latest_submission,
         review_request_changes,
         review_start,
         signoff_record,
@@ -202,7 +209,7 @@ def advance(task: Task, to: str, *, staff: User, engagement: Engagement,
         task = advance(task, TaskStatus.IN_REVIEW, staff=staff, engagement=engagement,
                        vendor_actor=vendor_actor, attorney_actor=attorney_actor)
         review_request_changes(actor=attorney_actor, task=task,
-                               submission=latest_submission(task),  # type: ignore[arg-type]
+                               submission=_latest(task),
                                comments="Tag privilege on items 4-9.")
         return Task.objects.get(pk=task.pk)
     target = order.index(TaskStatus(to))
@@ -213,8 +220,7 @@ def advance(task: Task, to: str, *, staff: User, engagement: Engagement,
                                                           upload=pdf_upload()),
         TaskStatus.IN_REVIEW: lambda t: review_start(actor=attorney_actor, task=t),
         TaskStatus.APPROVED: lambda t: signoff_record(
-            actor=attorney_actor, task=t, submission=latest_submission(t),
-            attestation_accepted=True),
+            actor=attorney_actor, task=t, submission=_latest(t), attestation_accepted=True),
         TaskStatus.DELIVERED: lambda t: task_deliver(actor=staff, task=t),
     }
     for state in order[order.index(TaskStatus(task.status)) + 1: target + 1]:

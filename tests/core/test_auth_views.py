@@ -20,7 +20,7 @@ NEW_PASSWORD = "quiet-harbour-lantern-42"
 
 @pytest.fixture
 def associate() -> object:
-    return f.UserFactory(username="associate", email="associate@example.com",
+    return f.UserFactory.create(username="associate", email="associate@example.com",
                          first_name="Ada", last_name="Byrne")
 
 

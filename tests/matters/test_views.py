@@ -146,7 +146,7 @@ def test_vendor_of_an_assigned_task_gets_404_on_its_matter_pages(
 
 
 def test_export_without_change_or_supervise_is_403(client: Client, cast: Cast) -> None:
-    viewer = f.UserFactory(username="viewer")
+    viewer = f.UserFactory.create(username="viewer")
     permission_grant(actor=cast.admin, matter=cast.matter, user=viewer, codename=VIEW)
     login(client, viewer)
     assert client.get(URLS["detail"](cast)).status_code == 200

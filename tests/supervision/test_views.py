@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.django_db
 CANNOT_SEE = {"staff_off": 404, "screened": 404, "vendor_b_user": 404}
 
 
-def client_for(user: AbstractBaseUser | None) -> Client:
+def client_for(user: User | None) -> Client:
     client = Client()
     if user is not None:
         client.force_login(user)

@@ -17,11 +17,11 @@ VENDOR_PERMISSIONS = ("view_vendor", "add_vendor", "change_vendor")
 
 
 def plain_user(username: str, **fields: Any) -> User:
-    return cast(User, f.UserFactory(username=username, **fields))
+    return cast(User, f.UserFactory.create(username=username, **fields))
 
 
 def new_vendor(**fields: Any) -> Vendor:
-    return cast(Vendor, f.VendorFactory(**fields))
+    return cast(Vendor, f.VendorFactory.create(**fields))
 
 
 def vendor_manager(username: str = "vendor_manager", *, perms: tuple[str, ...] = VENDOR_PERMISSIONS

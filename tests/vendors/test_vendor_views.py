@@ -128,13 +128,13 @@ def _fleet() -> dict[str, Vendor]:
                               service_lines=[TaskType.DOCUMENT_REVIEW])
     expiring = new_vendor(name="Expiring Ltd", headquarters_country="PH",
                                countries=["PH", "IN"], service_lines=[TaskType.LEGAL_CODING])
-    f.DiligenceFactory(vendor=expiring, kind=DiligenceKind.NDA,
+    f.DiligenceFactory.create(vendor=expiring, kind=DiligenceKind.NDA,
                        expires_on=today + dt.timedelta(days=10))
-    f.DiligenceFactory(vendor=expiring, kind=DiligenceKind.ISO27001)
+    f.DiligenceFactory.create(vendor=expiring, kind=DiligenceKind.ISO27001)
     lapsed = new_vendor(name="Lapsed LLC", headquarters_country="US", countries=["US"],
                              status=VendorStatus.SUSPENDED,
                              service_lines=[TaskType.DOCUMENT_REVIEW, TaskType.LEGAL_CODING])
-    f.DiligenceFactory(vendor=lapsed, kind=DiligenceKind.NDA,
+    f.DiligenceFactory.create(vendor=lapsed, kind=DiligenceKind.NDA,
                        expires_on=today - dt.timedelta(days=1),
                        valid_from=today - dt.timedelta(days=400))
     return {"current": current, "expiring": expiring, "lapsed": lapsed}
@@ -199,7 +199,7 @@ def test_list_costs_the_same_queries_for_three_vendors_or_thirty(
 def test_detail_shows_records_with_their_computed_status(people: dict[str, Any]) -> None:
     vendor = people["vendor"]
     today = timezone.localdate()
-    f.DiligenceFactory(vendor=vendor, kind=DiligenceKind.INSURANCE, valid_from=today
+    f.DiligenceFactory.create(vendor=vendor, kind=DiligenceKind.INSURANCE, valid_from=today
                        - dt.timedelta(days=400), expires_on=today - dt.timedelta(days=5))
     _record(people)
     response = client_for(people["manager"]).get(
