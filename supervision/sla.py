@@ -6,6 +6,7 @@ the firm's own closures. Results are aware UTC instants, ready to store.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -89,6 +90,39 @@ class BusinessCalendar:
             cursor = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone)
         raise ValueError("No deadline within the scanned period: check the calendar's policy")
 
+    def subtract_business_hours(self, end: dt.datetime, hours: float) -> dt.datetime:
+        """The instant `hours` working hours before `end`: `add_business_hours` run backwards.
+
+        A reminder "24 business hours before the deadline" fires once the deadline is within
+        24 business hours of now; one "24 after" once the deadline is 24 business hours behind
+        now. The sweep needs both directions to turn such offsets into plain instants.
+        """
+        if end.tzinfo is None:
+            raise ValueError("end must be timezone-aware")
+        remaining = dt.timedelta(hours=hours)
+        cursor = end.astimezone(self.zone)
+        day = cursor.date()
+        for _ in range(_MAX_DAYS_SCANNED):
+            if self.is_business_day(day):
+                opens, closes = self._window(day)
+                finish = min(cursor, closes)
+                if finish > opens:
+                    available = finish - opens
+                    if remaining <= available:
+                        return (finish - remaining).astimezone(dt.UTC)
+                    remaining -= available
+            cursor = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone)
+            day -= dt.timedelta(days=1)
+        raise ValueError("No instant within the scanned period: check the calendar's policy")
+
+    def shift_business_hours(self, instant: dt.datetime, hours: float) -> dt.datetime:
+        """`instant` moved by `hours` working hours: later when positive, earlier when negative."""
+        if hours > 0:
+            return self.add_business_hours(instant, hours)
+        if hours < 0:
+            return self.subtract_business_hours(instant, -hours)
+        return instant.astimezone(dt.UTC)
+
     def business_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
         """Working hours from `start` to `end` (negative when end is before start)."""
         if end < start:
@@ -121,19 +155,38 @@ def default_policy() -> SlaPolicy:
     )
 
 
+class PolicySet:
+    """Active policies read once, resolved in memory: a sweep over thousands of tasks asks
+    for a policy per task without a query per task."""
+
+    def __init__(self, policies: Iterable[SlaPolicy]) -> None:
+        self._by_scope = {(policy.task_type, policy.priority): policy for policy in policies}
+        self.default = default_policy()
+
+    @classmethod
+    def load(cls) -> PolicySet:
+        return cls(SlaPolicy.objects.filter(is_active=True).select_related("escalation_partner"))
+
+    def resolve(self, *, task_type: str, priority: str) -> SlaPolicy:
+        """The most specific policy: (type, priority), (type, any), (any, priority), (any,
+        any); the built-in default when none is configured."""
+        for key in ((task_type, priority), (task_type, ""), ("", priority), ("", "")):
+            if key in self._by_scope:
+                return self._by_scope[key]
+        return self.default
+
+    def all(self) -> list[SlaPolicy]:
+        """Every policy a task can resolve to, the built-in default included."""
+        return [*self._by_scope.values(), self.default]
+
+
 def policy_for(*, task_type: str, priority: str) -> SlaPolicy:
-    """The most specific active policy: (type, priority), (type, any), (any, priority), (any,
-    any); the built-in default when none is configured."""
-    candidates = {
-        (policy.task_type, policy.priority): policy
-        for policy in SlaPolicy.objects.filter(
+    """The policy for one task (see `PolicySet.resolve`), reading only the candidate rows."""
+    return PolicySet(
+        SlaPolicy.objects.filter(
             is_active=True, task_type__in=(task_type, ""), priority__in=(priority, "")
         ).select_related("escalation_partner")
-    }
-    for key in ((task_type, priority), (task_type, ""), ("", priority), ("", "")):
-        if key in candidates:
-            return candidates[key]
-    return default_policy()
+    ).resolve(task_type=task_type, priority=priority)
 
 
 def calendar_for_matter(
