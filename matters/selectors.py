@@ -5,6 +5,7 @@ for them, indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -151,3 +152,35 @@ def users_with_matter_perm(matter: Matter, codename: str) -> QuerySet[User]:
         .exclude(Exists(walled))
         .order_by("last_name", "first_name", "username")
     )
+
+
+def supervisors_by_matter(matter_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The set-based twin of `users_with_matter_perm(matter, SUPERVISE)` for many matters:
+    active users holding supervise directly or through a group, minus the screened ones.
+    Two queries per 2,000 matters instead of one per matter (docs/performance.md, fix 5)."""
+    ids = sorted(set(matter_ids))
+    found: dict[int, list[int]] = {matter_id: [] for matter_id in ids}
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start:start + 2000]
+        direct = (
+            MatterUserObjectPermission.objects.filter(
+                content_object_id__in=chunk, permission__codename=SUPERVISE,
+                user__is_active=True,
+            )
+            .exclude(Exists(EthicalWall.objects.filter(
+                matter_id=OuterRef("content_object_id"), user_id=OuterRef("user_id"))))
+            .values_list("content_object_id", "user_id")
+        )
+        via_group = (
+            MatterGroupObjectPermission.objects.filter(
+                content_object_id__in=chunk, permission__codename=SUPERVISE,
+                group__user__is_active=True,
+            )
+            .exclude(Exists(EthicalWall.objects.filter(
+                matter_id=OuterRef("content_object_id"), user_id=OuterRef("group__user"))))
+            .values_list("content_object_id", "group__user")
+        )
+        for matter_id, user_id in (*direct, *via_group):
+            if user_id not in found[matter_id]:
+                found[matter_id].append(user_id)
+    return found

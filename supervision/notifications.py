@@ -1,15 +1,28 @@
-"""In-app notifications for the signed-in user: the list, the unread count, marking read.
+"""In-app notifications for the signed-in user (the list, the unread count, marking read),
+and the daily digest e-mail for those who chose it instead of single e-mails.
 
-Every function is scoped to the user it is given: nobody reads or marks anyone else's rows.
+The reading functions are scoped to the user they are given: nobody reads or marks anyone
+else's rows. Notifications are created by the reminder engine (`supervision.reminders`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
 from django.db.models import QuerySet
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from supervision.models import Notification
+from supervision.models import DeliveryPreference, Notification, NotificationSettings
+from supervision.reminders import SEND_ERRORS, SMTP_TIMEOUT_SECONDS, Delivery, zone_or_utc
+
+logger = logging.getLogger(__name__)
 
 AnyUser = User | AnonymousUser
 
@@ -37,3 +50,77 @@ def notification_mark_read(*, user: AnyUser, ids: list[int] | None) -> int:
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())
+
+
+# --- Daily digest -------------------------------------------------------------------------
+
+
+def last_digest_moment(now: dt.datetime, preferences: NotificationSettings) -> dt.datetime:
+    """The most recent digest time (the user's hour, in the user's zone) at or before `now`."""
+    local = now.astimezone(zone_or_utc(preferences.time_zone))
+    moment = local.replace(hour=preferences.digest_hour, minute=0, second=0, microsecond=0)
+    if moment > local:
+        moment -= dt.timedelta(days=1)
+    return moment.astimezone(dt.UTC)
+
+
+def digests_send(*, now: dt.datetime) -> Delivery:
+    """One e-mail per digest reader with what arrived before their latest digest time.
+
+    Run hourly: a reader is due once their hour has come, and a digest holds only
+    notifications created before that hour, so a reader never gets two on one day, and a
+    missed hour is made up at the next run. The reader's settings row is locked (SKIP LOCKED)
+    while their digest goes, so two runs at once send it once.
+    """
+    result = Delivery()
+    readers = list(NotificationSettings.objects.filter(
+        email_delivery=DeliveryPreference.DAILY_DIGEST, user__is_active=True
+    ).values_list("pk", flat=True))
+    connection = get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None)
+                                or SMTP_TIMEOUT_SECONDS)
+    try:
+        for reader_id in readers:
+            try:
+                result.sent += _send_digest(reader_id, now, connection)
+            except SEND_ERRORS as exc:
+                logger.warning("Digest for settings %s failed: %s", reader_id, exc)
+                result.failed += 1
+                result.errors.append(f"digest {reader_id}: {exc}")
+                connection.close()
+    finally:
+        connection.close()
+    return result
+
+
+def _send_digest(reader_id: int, now: dt.datetime, connection: BaseEmailBackend) -> int:
+    with transaction.atomic():
+        preferences = (
+            NotificationSettings.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user").filter(pk=reader_id).first()
+        )
+        if preferences is None:
+            return 0
+        cutoff = last_digest_moment(now, preferences)
+        items = list(Notification.objects.filter(
+            user_id=preferences.user_id, emailed_at__isnull=True, created_at__lt=cutoff
+        ).order_by("created_at", "id"))
+        if not items:
+            return 0
+        user = preferences.user
+        if user.email:
+            EmailMessage(
+                subject=f"Your LPO Tracker digest: {len(items)} notification"
+                f"{'' if len(items) == 1 else 's'}",
+                body=render_to_string("supervision/email/digest.txt", {
+                    "name": user.get_full_name() or user.get_username(),
+                    "items": items,
+                    "site_url": settings.SITE_URL,
+                }),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[user.email],
+                connection=connection,
+                headers={"Auto-Submitted": "auto-generated"},
+            ).send()
+        Notification.objects.filter(pk__in=[item.pk for item in items],
+                                    emailed_at__isnull=True).update(emailed_at=timezone.now())
+        return 1

@@ -58,7 +58,7 @@ from matters.models import (
     Task,
     TaskStatus,
 )
-from matters.selectors import SUPERVISE, users_with_matter_perm
+from matters.selectors import supervisors_by_matter
 from supervision.models import (
     DeliveryPreference,
     Notification,
@@ -342,13 +342,11 @@ class _Audience:
         self._supervisors: dict[int, list[int]] = {}
 
     def supervisors(self, matter_ids: Iterable[int]) -> dict[int, list[int]]:
-        """Supervising attorneys per matter, through the one selector that applies grants and
-        ethical walls (one query per distinct matter, cached)."""
+        """Supervising attorneys per matter, through the selector that applies grants and
+        ethical walls: set-based, two queries per 2,000 matters, cached."""
         missing = set(matter_ids) - set(self._supervisors)
-        for matter in Matter.objects.filter(pk__in=missing).only("pk"):
-            self._supervisors[matter.pk] = list(
-                users_with_matter_perm(matter, SUPERVISE).values_list("pk", flat=True)
-            )
+        if missing:
+            self._supervisors.update(supervisors_by_matter(missing))
         return self._supervisors
 
     @staticmethod
@@ -579,7 +577,7 @@ def _plan_diligence(today: dt.date) -> list[PlannedReminder]:
         assert record.vendor.manager_id is not None
         planned.append(_planned(key[2], DILIGENCE_OBJECT, record.pk, key[3],
                                 [record.vendor.manager_id], context,
-                                _url("admin:vendors_duediligencerecord_change", record.pk),
+                                _url("vendors:vendor_detail", record.vendor_id),
                                 label))
     return planned
 
