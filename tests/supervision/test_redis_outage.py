@@ -1,3 +1,5 @@
+# mypy: disable-error-code="attr-defined,assignment"
+# The test stops and restarts Redis, so it resets Celery's private connection pools.
 """Redis goes down while work is submitted, then comes back.
 
 The test owns its Redis server (a `redis-server` child on a free port), so it can stop and

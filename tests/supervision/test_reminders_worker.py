@@ -10,6 +10,7 @@ Workers only see committed rows, hence `transaction=True` throughout.
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import os
 import signal
@@ -65,7 +66,7 @@ def drain() -> None:
 def overdue_tasks(cast: Cast, count: int) -> list[Task]:
     """`count` tasks with vendor A, past their deadline: each one reminder, two recipients
     (vendor_a and staff_on, the matter team; never the screened team member)."""
-    past = timezone.now() - timezone.timedelta(hours=1)
+    past = timezone.now() - dt.timedelta(hours=1)
     return [cast.advance(cast.new_task(title=f"Batch {n:02d}", sla_due_at=past),
                          TaskStatus.IN_PROGRESS) for n in range(count)]
 
