@@ -43,7 +43,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -414,15 +415,22 @@ def _with_latest_version(tasks: QuerySet[Task]) -> QuerySet[Task]:
 
 
 def _plan_review_waiting(tasks: QuerySet[Task], audience: _Audience) -> list[PlannedReminder]:
-    """Supervising attorneys are told once per version that a review is waiting."""
-    rows = list(
-        _with_latest_version(tasks.filter(status=TaskStatus.SUBMITTED)).values(
-            *_TASK_FIELDS, "review_due_at", "latest_version", "latest_submitter")
+    """Supervising attorneys are told once per version that a review is waiting.
+
+    The versions already announced (nearly all of them: the after-commit hook records each
+    one) are dropped by the database with an anti-join on the reminder's unique key, so the
+    sweep does not read every submitted task of the firm back into Python on each run."""
+    announced = ReminderRecord.objects.filter(
+        object_type=TASK_OBJECT, object_id=OuterRef("pk"), kind=ReminderKind.REVIEW_WAITING,
+        threshold=Concat(Value("v"), Cast(OuterRef("latest_version"), CharField())),
     )
-    keyed = {(TASK_OBJECT, row["id"], ReminderKind.REVIEW_WAITING, f"v{row['latest_version']}"):
+    rows = list(
+        _with_latest_version(tasks.filter(status=TaskStatus.SUBMITTED))
+        .exclude(Exists(announced))
+        .values(*_TASK_FIELDS, "review_due_at", "latest_version", "latest_submitter")
+    )
+    fresh = {(TASK_OBJECT, row["id"], ReminderKind.REVIEW_WAITING, f"v{row['latest_version']}"):
              row for row in rows if row["latest_version"]}
-    recorded = _recorded_ids(keyed)
-    fresh = {key: row for key, row in keyed.items() if key not in recorded}
     supervisors = audience.supervisors(row["matter_id"] for row in fresh.values())
     planned = []
     for key, row in fresh.items():
