@@ -12,24 +12,26 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-# (url name, label). Vendor users get their portal instead (see `vendor_nav`).
+# (url name, label, model permission needed or ""). Vendor users get their portal instead.
 STAFF_NAV = [
-    ("supervision:dashboard", "Dashboard"),
-    ("matters:list", "Matters"),
-    ("supervision:review_queue", "Review queue"),
-    ("vendors:list", "Vendors"),
-    ("reports:scorecards", "Scorecards"),
-    ("supervision:notifications", "Notifications"),
+    ("supervision:dashboard", "Dashboard", ""),
+    ("matters:list", "Matters", ""),
+    ("supervision:review_queue", "Review queue", ""),
+    ("vendors:list", "Vendors", "vendors.view_vendor"),
+    ("reports:scorecards", "Scorecards", "vendors.view_vendor"),
+    ("supervision:notifications", "Notifications", ""),
 ]
 VENDOR_NAV = [
-    ("portal:tasks", "My tasks"),
-    ("supervision:notifications", "Notifications"),
+    ("portal:tasks", "My tasks", ""),
+    ("supervision:notifications", "Notifications", ""),
 ]
 
 
-def _items(request: HttpRequest, entries: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _items(request: HttpRequest, entries: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
     items = []
-    for name, label in entries:
+    for name, label, permission in entries:
+        if permission and not request.user.has_perm(permission):
+            continue  # a link that would only answer 403
         try:
             url = reverse(name)
         except NoReverseMatch:  # a section not installed in this deployment

@@ -20,9 +20,10 @@ from tests.conftest import Cast
 
 pytestmark = pytest.mark.django_db
 
-# Every signed-in page: the session, the user, and whether the user belongs to a vendor
-# (asked once; the navigation reuses the cached answer).
-SIGNED_IN = 3
+# Every signed-in page: the session, the user, whether the user belongs to a vendor (asked
+# once; the navigation reuses the cached answer), and the user's and their groups' model
+# permissions (the navigation hides sections the user may not open).
+SIGNED_IN = 5
 # The header's unread badge: one COUNT.
 BADGE = 1
 # The dashboard (supervision.selectors.dashboard_for): open matters list + their count;
