@@ -724,3 +724,17 @@ def test_dashboard_flags_open_tasks_of_a_vendor_whose_diligence_lapsed(cast, cli
     assert response.status_code == 200
     assert task in response.context["board"].lapsed_vendor_tasks
     assert b"due diligence has lapsed" in response.content
+
+
+def test_no_template_syntax_leaks_into_the_main_pages(cast):
+    """A multi-line {# … #} comment renders as text; no page may show template syntax."""
+    from matters.models import TaskStatus
+
+    task = cast.advance(cast.task, TaskStatus.SUBMITTED)
+    client = client_for(cast.attorney)
+    for url in ("/", "/review/", "/matters/", f"/tasks/{task.pk}/", f"/tasks/{task.pk}/review/",
+                f"/matters/{cast.matter.pk}/", "/notifications/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = response.content.decode()
+        assert "{#" not in body and "{%" not in body and "{{" not in body, url
