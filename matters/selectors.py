@@ -122,8 +122,12 @@ def tasks_visible_to(user: AnyUser) -> QuerySet[Task]:
     base = Task.objects.select_related("matter", "matter__client", "engagement__vendor")
     membership = vendor_of(user)
     if membership is not None:
-        return base.filter(engagement__vendor_id=membership.vendor_id).exclude(
-            status=TaskStatus.DRAFT
+        # A wall binds a provider's staff member too: screened, they see nothing of the matter.
+        return (
+            base.filter(engagement__vendor_id=membership.vendor_id)
+            .exclude(status=TaskStatus.DRAFT)
+            .exclude(Exists(EthicalWall.objects.filter(
+                matter_id=OuterRef("matter_id"), user_id=_uid(user))))
         )
     if is_vendor_user(user):  # an inactive vendor membership sees nothing
         return Task.objects.none()
@@ -184,3 +188,13 @@ def supervisors_by_matter(matter_ids: Iterable[int]) -> dict[int, list[int]]:
             if user_id not in found[matter_id]:
                 found[matter_id].append(user_id)
     return found
+
+
+def vendor_submission_filter(user: AnyUser) -> Q:
+    """For a vendor user, only versions submitted by their own organisation: after a
+    reassignment the new provider never sees the previous provider's work product. Firm staff
+    see every version (an empty Q)."""
+    membership = vendor_of(user)
+    if membership is None:
+        return Q()
+    return Q(submitted_by__vendor_membership__vendor_id=membership.vendor_id)

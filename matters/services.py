@@ -554,6 +554,8 @@ def _require_task_worker(actor: AnyUser, task: Task) -> None:
     if membership is not None:
         if task.engagement is None or membership.vendor_id != task.engagement.vendor_id:
             raise NotEligible("This task is not with your organisation.", code="forbidden")
+        if is_screened(actor, task.matter):
+            raise NotEligible("You are screened from this matter.", code="screened")
         return
     _require_matter_perm(actor, task.matter, CHANGE, "work on tasks")
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -40,7 +41,7 @@ from matters.models import (
     Task,
     TaskStatus,
 )
-from matters.selectors import get_task_for, tasks_visible_to, vendor_of
+from matters.selectors import get_task_for, tasks_visible_to, vendor_of, vendor_submission_filter
 from matters.services import task_start
 from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
@@ -122,11 +123,12 @@ def task_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _comments(task: Task) -> list[Mapping[str, object]]:
-    """The decided reviews' comments, for the vendor. Read as values so the internal notes
-    are never even loaded."""
+def _comments(task: Task, user: User | AnonymousUser) -> list[Mapping[str, object]]:
+    """The decided reviews' comments on the vendor's own versions. Read as values so the
+    internal notes are never even loaded."""
+    own = Submission.objects.filter(vendor_submission_filter(user), task=task)
     return list(
-        Review.objects.filter(submission__task=task, decision__in=(
+        Review.objects.filter(submission__in=own, decision__in=(
             ReviewDecision.APPROVED, ReviewDecision.CHANGES_REQUESTED))
         .exclude(comments="")
         .order_by("decided_at", "pk")
@@ -138,7 +140,8 @@ def _render_task(request: HttpRequest, task: Task, *, upload_form: SubmissionFor
                  status: int = 200) -> HttpResponse:
     membership = _membership(request)
     submissions = list(
-        Submission.objects.filter(task=task).order_by("version").only(
+        Submission.objects.filter(vendor_submission_filter(request.user), task=task)
+        .order_by("version").only(
             "pk", "task_id", "version", "original_name", "size", "sha256", "note",
             "submitted_at",
         )
@@ -149,7 +152,7 @@ def _render_task(request: HttpRequest, task: Task, *, upload_form: SubmissionFor
         "matter_number": task.matter.number,
         "matter_time_zone": task.matter.time_zone,
         "submissions": submissions,
-        "comments": _comments(task),
+        "comments": _comments(task, request.user),
         "decisions": {"approved": ReviewDecision.APPROVED,
                       "changes_requested": ReviewDecision.CHANGES_REQUESTED},
         "can_start": task.status in STARTABLE_STATES,

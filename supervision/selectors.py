@@ -41,6 +41,7 @@ from matters.selectors import (
     tasks_visible_to,
     user_has_matter_perm,
     vendor_of,
+    vendor_submission_filter,
 )
 from supervision.models import Review, SignOff, Submission
 from supervision.services import SUBMITTABLE_FROM
@@ -341,9 +342,10 @@ def task_page_for(user: AnyUser, task: Task) -> TaskPage:
     """A visible task's versions, reviews, sign-offs and due-date history for `user`."""
     internal = not is_vendor_account(user)
     submissions = list(
-        Submission.objects.filter(task=task).select_related("submitted_by").order_by("version")
+        Submission.objects.filter(vendor_submission_filter(user), task=task)
+        .select_related("submitted_by").order_by("version")
     )
-    reviews = Review.objects.filter(submission__task=task).select_related(
+    reviews = Review.objects.filter(submission__in=[s.pk for s in submissions]).select_related(
         "reviewer", "submission"
     )
     if internal:
@@ -387,7 +389,7 @@ def task_history(task: Task) -> QuerySet[AuditEvent]:
 
 def get_submission_for(user: AnyUser, pk: int) -> Submission:
     """A version of the work product whose task the user may see; 404 otherwise."""
-    submission = Submission.objects.filter(pk=pk).first()
+    submission = Submission.objects.filter(vendor_submission_filter(user), pk=pk).first()
     if submission is None:
         raise Http404("No such version.")
     submission.task = get_task_for(user, submission.task_id)

@@ -97,6 +97,8 @@ def _require_uploader(actor: AnyUser, task: Task) -> None:
     if membership is not None:
         if task.engagement is None or task.engagement.vendor_id != membership.vendor_id:
             raise NotEligible("This task is not with your organisation.", code="forbidden")
+        if is_screened(actor, task.matter):
+            raise NotEligible("You are screened from this matter.", code="screened")
         return
     if not user_has_matter_perm(actor, task.matter, CHANGE):
         raise NotEligible("You are not allowed to upload work product on this matter.",
