@@ -101,7 +101,19 @@ class BarAdmissionAdmin(LpoModelAdmin):
 # --- Work product, reviews, sign-offs -----------------------------------------------------
 
 
-class SubmissionInline(ReadOnlyTabularInline):
+class SubmissionDisplay:
+    """How a version's size and fingerprint are shown, in the inline and the changelist."""
+
+    @admin.display(description="size", ordering="size")
+    def file_size(self, submission: Submission) -> str:
+        return human_size(submission.size)
+
+    @admin.display(description="SHA-256")
+    def sha256_prefix(self, submission: Submission) -> str:
+        return short_hash(submission.sha256)
+
+
+class SubmissionInline(SubmissionDisplay, ReadOnlyTabularInline):
     model = Submission
     fields = [
         "version",
@@ -116,17 +128,9 @@ class SubmissionInline(ReadOnlyTabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Submission]:
         return super().get_queryset(request).select_related("task", "submitted_by")
 
-    @admin.display(description="size")
-    def file_size(self, submission: Submission) -> str:
-        return human_size(submission.size)
-
-    @admin.display(description="SHA-256")
-    def sha256_prefix(self, submission: Submission) -> str:
-        return short_hash(submission.sha256)
-
 
 @admin.register(Submission)
-class SubmissionAdmin(ViewOnlyAdmin):
+class SubmissionAdmin(SubmissionDisplay, ViewOnlyAdmin):
     list_display = [
         "task",
         "task__matter__number",
@@ -154,14 +158,6 @@ class SubmissionAdmin(ViewOnlyAdmin):
         "submitted_at",
     ]
     readonly_fields = ["file_size"]
-
-    @admin.display(description="size", ordering="size")
-    def file_size(self, submission: Submission) -> str:
-        return human_size(submission.size)
-
-    @admin.display(description="SHA-256")
-    def sha256_prefix(self, submission: Submission) -> str:
-        return short_hash(submission.sha256)
 
 
 @admin.register(Review)
