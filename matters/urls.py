@@ -15,14 +15,4 @@ urlpatterns = [
     path("tasks/<int:pk>/assign/", views.task_assign, name="task_assign"),
     path("tasks/<int:pk>/reassign/", views.task_reassign, name="task_reassign"),
     path("tasks/<int:pk>/cancel/", views.task_cancel, name="task_cancel"),
-    path(
-        "engagements/<int:pk>/conflict-check/",
-        views.engagement_record_conflict_check,
-        name="engagement_record_conflict_check",
-    ),
-    path(
-        "engagements/<int:pk>/consent/",
-        views.engagement_record_consent,
-        name="engagement_record_consent",
-    ),
 ]

@@ -24,7 +24,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -41,8 +41,6 @@ from matters.forms import (
     TASK_TEMPLATES,
     AuditExportForm,
     BulkAssignForm,
-    ConflictCheckForm,
-    ConsentForm,
     TaskAssignForm,
     TaskCancelForm,
     TaskCreateForm,
@@ -130,14 +128,6 @@ def _task_for_change(request: HttpRequest, pk: int) -> Task:
     return task
 
 
-def _engagement_for_change(request: HttpRequest, pk: int) -> Engagement:
-    engagement = get_object_or_404(Engagement.objects.select_related("vendor"), pk=pk)
-    # 404 when the matter is not visible (same answer as a missing engagement), 403 without
-    # the right to change it.
-    engagement.matter = get_matter_for(request.user, engagement.matter_id, perm=CHANGE)
-    return engagement
-
-
 def _engagements_of(matter: Matter) -> QuerySet[Engagement]:
     return Engagement.objects.filter(matter=matter).select_related("vendor").order_by(
         "status", "vendor__name"
@@ -150,8 +140,6 @@ class EngagementOption:
 
     engagement: Engagement
     blockers: list[str] = field(default_factory=list)
-    conflict_form: ConflictCheckForm | None = None
-    consent_form: ConsentForm | None = None
 
     @property
     def blocked(self) -> bool:
@@ -348,12 +336,6 @@ def _detail_context(request: HttpRequest, matter: Matter) -> dict[str, Any]:
     ]
     engagements = _engagements_of(matter)
     options = _engagement_options(engagements, matter)
-    for option in options if can_change else []:
-        prefix = f"engagement-{option.engagement.pk}"
-        option.conflict_form = ConflictCheckForm(auto_id=f"{prefix}-conflict-%s")
-        option.consent_form = ConsentForm(
-            auto_id=f"{prefix}-consent-%s", initial={"given_on": timezone.localdate()}
-        )
     vendor_names = {option.engagement.pk: str(option.engagement.vendor) for option in options}
     tasks = list(
         tasks_visible_to(user)
@@ -621,54 +603,3 @@ def bulk_assign(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Engagements: conflict check and client consent -----------------------------------------
 
 
-def _report_form_errors(request: HttpRequest, form: ConflictCheckForm | ConsentForm,
-                        what: str) -> None:
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{what} not recorded: {label + ': ' if label else ''}{error}")
-
-
-@staff_view
-@require_POST
-def engagement_record_conflict_check(request: HttpRequest, pk: int) -> HttpResponse:
-    engagement = _engagement_for_change(request, pk)
-    form = ConflictCheckForm(request.POST)
-    if not form.is_valid():
-        _report_form_errors(request, form, "Conflict check")
-    else:
-        try:
-            services.engagement_record_conflict_check(
-                actor=_actor(request),
-                engagement=engagement,
-                result=form.cleaned_data["result"],
-                notes=form.cleaned_data["notes"],
-            )
-        except RuleViolation as exc:
-            messages.error(request, f"Conflict check not recorded: {exc.message}")
-        else:
-            messages.success(request, f"Conflict check for {engagement.vendor} recorded.")
-    return HttpResponseRedirect(_matter_url(engagement.matter_id, f"engagement-{engagement.pk}"))
-
-
-@staff_view
-@require_POST
-def engagement_record_consent(request: HttpRequest, pk: int) -> HttpResponse:
-    engagement = _engagement_for_change(request, pk)
-    form = ConsentForm(request.POST)
-    if not form.is_valid():
-        _report_form_errors(request, form, "Client consent")
-    else:
-        try:
-            services.engagement_record_consent(
-                actor=_actor(request),
-                engagement=engagement,
-                given_by=form.cleaned_data["given_by"],
-                given_on=form.cleaned_data["given_on"],
-                scope=form.cleaned_data["scope"],
-            )
-        except RuleViolation as exc:
-            messages.error(request, f"Client consent not recorded: {exc.message}")
-        else:
-            messages.success(request, f"Client consent for {engagement.vendor} recorded.")
-    return HttpResponseRedirect(_matter_url(engagement.matter_id, f"engagement-{engagement.pk}"))

@@ -75,14 +75,10 @@ URLS: dict[str, UrlBuilder] = {
     "task_reassign": lambda c: reverse("matters:task_reassign", args=[c.task.pk]),
     "task_cancel": lambda c: reverse("matters:task_cancel", args=[c.task.pk]),
     "bulk_assign": lambda c: reverse("matters:bulk_assign", args=[c.matter.pk]),
-    "conflict_check": lambda c: reverse(
-        "matters:engagement_record_conflict_check", args=[c.engagement_a.pk]),
-    "consent": lambda c: reverse("matters:engagement_record_consent", args=[c.engagement_a.pk]),
 }
-POST_ONLY = {"bulk_assign", "conflict_check", "consent"}
+POST_ONLY = {"bulk_assign"}
 # Pages that change something on the matter: the team (change_matter) only.
-CHANGE_PAGES = ["task_create", "task_assign", "task_reassign", "task_cancel", "bulk_assign",
-                "conflict_check", "consent"]
+CHANGE_PAGES = ["task_create", "task_assign", "task_reassign", "task_cancel", "bulk_assign"]
 OUTSIDERS = ["staff_off", "screened", "vendor_a_user", "vendor_b_user"]
 
 ACCESS_TABLE: list[tuple[str, str, int]] = [
@@ -501,24 +497,24 @@ def test_bulk_assign_ignores_tasks_of_other_matters(client: Client, cast: Cast) 
 # --- Engagement records ----------------------------------------------------------------------
 
 
-def test_record_conflict_check_and_consent_from_the_matter_page(
+def test_the_matter_page_sends_conflict_check_and_consent_to_the_engagement_page(
     client: Client, cast: Cast
 ) -> None:
+    """One place records them: the engagement page, which shows the conflict-search hits
+    before the result is recorded and takes the consent evidence."""
     engagement = blocked_engagement(cast)
     login(client, cast.staff_on)
-    conflict_url = reverse("matters:engagement_record_conflict_check", args=[engagement.pk])
-    response = client.post(conflict_url, {"result": "flagged", "notes": ""})
-    assert any("Describe the conflict" in text for text in message_texts(response))
-    client.post(conflict_url, {"result": "cleared"})
-    consent_url = reverse("matters:engagement_record_consent", args=[engagement.pk])
-    response = client.post(consent_url, {
-        "given_by": "Jane Roe, General Counsel", "given_on": timezone.localdate().isoformat(),
-        "scope": "Second-level review",
-    })
-    assert response["Location"].endswith(f"#engagement-{engagement.pk}")
+    detail = client.get(URLS["detail"](cast)).content.decode()
+    engagement_url = reverse("engagements:detail", args=[engagement.pk])
+    assert engagement_url in detail
+    assert "Record conflict check" not in detail
+
+    response = client.post(reverse("engagements:conflict_check", args=[engagement.pk]),
+                           {"result": "cleared", "notes": ""})
+
+    assert response.status_code in (200, 302)
     engagement.refresh_from_db()
     assert engagement.conflict_check_status == ConflictCheckStatus.CLEARED
-    assert engagement.has_client_consent
 
 
 # --- Audit export ----------------------------------------------------------------------------
