@@ -197,6 +197,10 @@ class SignOff(models.Model):
         return f"Sign-off of {self.submission} by {self.attorney}"
 
 
+def default_review_offsets() -> list[int]:
+    return [-4, 0]
+
+
 class SlaPolicy(models.Model):
     """Turnaround, review window, reminder thresholds and the escalation ladder, as data.
 
@@ -210,7 +214,16 @@ class SlaPolicy(models.Model):
     turnaround_business_hours = models.PositiveIntegerField(default=40)
     review_window_business_hours = models.PositiveIntegerField(default=16)
     # Business hours relative to the deadline: negative = before, 0 = at, positive = after.
-    reminder_offsets_hours = models.JSONField(default=list, blank=True)
+    reminder_offsets_hours = models.JSONField(
+        default=list, blank=True, help_text="Vendor SLA reminders, e.g. [-24, 0, 24]"
+    )
+    # The review window is shorter than a delivery SLA, so it has its own thresholds; after
+    # the deadline the escalation ladder takes over.
+    review_reminder_offsets_hours = models.JSONField(
+        default=default_review_offsets,
+        blank=True,
+        help_text="Review-window reminders, e.g. [-4, 0]",
+    )
     escalate_to_responsible_after_hours = models.PositiveIntegerField(default=8)
     escalate_to_partner_after_hours = models.PositiveIntegerField(default=24)
     escalation_partner = models.ForeignKey(

@@ -206,9 +206,11 @@ def _relative(offset: int) -> str:
     return f"{abs(offset)} business hours {side} the deadline"
 
 
-def _offsets(policy: SlaPolicy) -> list[int]:
-    """The policy's reminder offsets, latest first; anything that is not a number is ignored."""
-    raw = policy.reminder_offsets_hours if isinstance(policy.reminder_offsets_hours, list) else []
+def _offsets(policy: SlaPolicy, *, review: bool = False) -> list[int]:
+    """The policy's reminder offsets for the vendor SLA (or the review window), latest first;
+    anything that is not a number is ignored."""
+    configured = policy.review_reminder_offsets_hours if review else policy.reminder_offsets_hours
+    raw = configured if isinstance(configured, list) else []
     numbers = {int(value) for value in raw
                if isinstance(value, int | float) and not isinstance(value, bool)}
     return sorted(numbers, reverse=True)
@@ -319,7 +321,8 @@ class _Clock:
     def widest(self, policies: PolicySet) -> dt.datetime:
         """The latest deadline any reminder can fire for now, over every calendar in use: the
         upper bound of the indexed range scans."""
-        lead = max((-offset for policy in policies.all() for offset in _offsets(policy)),
+        lead = max((-offset for policy in policies.all()
+                    for offset in (*_offsets(policy), *_offsets(policy, review=True))),
                    default=0)
         zones = Matter.objects.order_by().values_list(
             "time_zone", "holiday_country", "holiday_subdivision"
@@ -462,7 +465,8 @@ def _plan_review_deadlines(clock: _Clock, policies: PolicySet, audience: _Audien
         calendar = clock.calendar_key(row, policy)
         deadline = row["review_due_at"]
         stamp = _stamp(deadline)
-        offset = clock.latest_reached(calendar, deadline, _offsets(policy), row["submitted_at"])
+        offset = clock.latest_reached(calendar, deadline, _offsets(policy, review=True),
+                                      row["submitted_at"])
         if offset is not None:
             reviewer_kind = (ReminderKind.REVIEW_DUE_SOON if offset < 0
                              else ReminderKind.REVIEW_OVERDUE)

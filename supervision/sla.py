@@ -150,6 +150,7 @@ def default_policy() -> SlaPolicy:
         turnaround_business_hours=40,
         review_window_business_hours=16,
         reminder_offsets_hours=DEFAULT_REMINDER_OFFSETS,
+        review_reminder_offsets_hours=[-4, 0],
         escalate_to_responsible_after_hours=8,
         escalate_to_partner_after_hours=24,
     )

@@ -294,12 +294,31 @@ def ladder(cast: Cast) -> tuple[Cast, Task, Any]:
     """A task in review by attorney2 (the responsible attorney is `attorney`) under a policy
     with a named general counsel at the top of the ladder."""
     general_counsel = f.attorney("general_counsel")
-    standard_policy(reminder_offsets_hours=[-4, 0], review_window_business_hours=16,
+    # The vendor's SLA thresholds differ on purpose: the review window has its own.
+    standard_policy(reminder_offsets_hours=[-24, 0, 24], review_reminder_offsets_hours=[-4, 0],
+                    review_window_business_hours=16,
                     escalate_to_responsible_after_hours=8, escalate_to_partner_after_hours=16,
                     escalation_partner=general_counsel)
     task = cast.advance(cast.task, TaskStatus.SUBMITTED)
     review_start(actor=cast.attorney2, task=task)
     return cast, Task.objects.select_related("matter").get(pk=task.pk), general_counsel
+
+
+@pytest.mark.django_db
+def test_review_windows_use_their_own_thresholds_not_the_vendor_sla_ones(cast: Cast) -> None:
+    standard_policy(reminder_offsets_hours=[-24, 0, 24], review_reminder_offsets_hours=[-2, 0],
+                    review_window_business_hours=16)
+    task = cast.advance(cast.task, TaskStatus.SUBMITTED)
+    task = Task.objects.select_related("matter").get(pk=task.pk)
+    closes = task.review_due_at
+    two_before = calendar_of(task).subtract_business_hours(closes, 2)
+
+    reminders_sweep(now=two_before - MINUTE)
+    assert not [r for r in records() if r.kind == ReminderKind.REVIEW_DUE_SOON]
+    reminders_sweep(now=two_before)
+
+    due_soon = [r for r in records() if r.kind == ReminderKind.REVIEW_DUE_SOON]
+    assert [after_deadline(r) for r in due_soon] == ["-2h"]
 
 
 @pytest.mark.django_db
