@@ -26,7 +26,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,8 +46,8 @@ from matters.services import task_start
 from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
 from supervision.selectors import get_submission_for
-from supervision.services import SUBMITTABLE_FROM, submission_create, submission_open
-from supervision.uploads import UploadRejected
+from supervision.services import SUBMITTABLE_FROM, submission_open
+from supervision.views import upload_response
 from vendors.forms import DeclarationForm
 from vendors.models import ConflictDeclaration, VendorUser
 from vendors.services import conflict_declaration_add
@@ -183,36 +183,16 @@ def task_start_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_task_url(task))
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    """upload.js asks for JSON so it can show errors without reloading the page."""
-    return "application/json" in request.headers.get("Accept", "")
-
-
 @portal_view
 @require_POST
 def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
-    form = SubmissionForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            submission = submission_create(
-                actor=request.user,  # type: ignore[arg-type]
-                task=task, upload=form.cleaned_data["file"], note=form.cleaned_data["note"],
-            )
-        except NotEligible as exc:
-            raise PermissionDenied(exc.message) from exc
-        except RuleViolation as exc:
-            form.add_error("file" if isinstance(exc, UploadRejected) else None, exc.message)
-        else:
-            messages.success(request, f"Version {submission.version} uploaded; the firm's "
-                             "supervising attorneys have been asked to review it.")
-            if _wants_json(request):
-                return JsonResponse({"redirect": _task_url(task)})
-            return redirect(_task_url(task))
-    if _wants_json(request):
-        errors = [str(error) for errors in form.errors.values() for error in errors]
-        return JsonResponse({"errors": errors}, status=400)
-    return _render_task(request, task, upload_form=form, status=400)
+    return upload_response(
+        request, task, task_url=_task_url(task),
+        success="Version {version} uploaded; the firm's supervising attorneys have been asked "
+        "to review it.",
+        render_form=lambda form: _render_task(request, task, upload_form=form, status=400),
+    )
 
 
 @portal_view

@@ -136,10 +136,17 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-@login_required
-@require_POST
-def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_task_for(request.user, pk)
+def upload_response(
+    request: HttpRequest,
+    task: Task,
+    *,
+    task_url: str,
+    success: str,
+    render_form: Callable[[SubmissionForm], HttpResponse],
+) -> HttpResponse:
+    """Store a posted version through `submission_create`, for the staff task page and the
+    vendor portal alike: a redirect (or JSON for upload.js) on success; the form with its
+    errors, the note kept, otherwise. `success` may use {version}."""
     form = SubmissionForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -152,17 +159,26 @@ def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
         except RuleViolation as exc:
             form.add_error("file" if isinstance(exc, UploadRejected) else None, exc.message)
         else:
-            messages.success(
-                request, f"Version {submission.version} uploaded; the supervising attorneys "
-                "have been asked to review it."
-            )
+            messages.success(request, success.format(version=submission.version))
             if _wants_json(request):
-                return JsonResponse({"redirect": _task_url(task)})
-            return redirect(_task_url(task))
+                return JsonResponse({"redirect": task_url})
+            return redirect(task_url)
     if _wants_json(request):
         errors = [str(error) for errors in form.errors.values() for error in errors]
         return JsonResponse({"errors": errors}, status=400)
-    return _render_task(request, task, upload_form=form, status=400)
+    return render_form(form)
+
+
+@login_required
+@require_POST
+def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for(request.user, pk)
+    return upload_response(
+        request, task, task_url=_task_url(task),
+        success="Version {version} uploaded; the supervising attorneys have been asked to "
+        "review it.",
+        render_form=lambda form: _render_task(request, task, upload_form=form, status=400),
+    )
 
 
 def _act(request: HttpRequest, act: Callable[[], object], success: str, then: str
