@@ -27,12 +27,17 @@ from playwright.sync_api import (
     BrowserContext,
     Page,
     ViewportSize,
+    expect,
     sync_playwright,
 )
 
 from tests.conftest import Cast, build_cast
 from tests.factories import PASSWORD
 from tests.plugins.services import in_ci
+
+# Assertions wait as long as actions do (page.set_default_timeout below): an upload and its
+# redirect can take more than expect()'s 5 s default on a loaded 2-core machine.
+expect.set_options(timeout=15_000)
 
 # Django reads this on every ORM call, so setting it here (before any test runs) suffices.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
