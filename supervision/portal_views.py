@@ -47,7 +47,7 @@ from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
 from supervision.selectors import get_submission_for
 from supervision.services import SUBMITTABLE_FROM, submission_open
-from supervision.views import upload_response
+from supervision.views import act, upload_response
 from vendors.forms import DeclarationForm
 from vendors.models import ConflictDeclaration, VendorUser
 from vendors.services import conflict_declaration_add
@@ -172,15 +172,10 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def task_start_view(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
-    try:
-        task_start(actor=request.user, task=task)  # type: ignore[arg-type]
-    except NotEligible as exc:
-        raise PermissionDenied(exc.message) from exc
-    except RuleViolation as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Work on “{task.title}” has started.")
-    return redirect(_task_url(task))
+    return act(
+        request, lambda: task_start(actor=request.user, task=task),  # type: ignore[arg-type]
+        f"Work on “{task.title}” has started.", _task_url(task),
+    )
 
 
 @portal_view

@@ -181,7 +181,7 @@ def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, act: Callable[[], object], success: str, then: str
+def act(request: HttpRequest, act: Callable[[], object], success: str, then: str
          ) -> HttpResponse:
     """Run one service on the task: success and refusals come back as messages."""
     try:
@@ -199,7 +199,7 @@ def _act(request: HttpRequest, act: Callable[[], object], success: str, then: st
 @require_POST
 def start(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
-    return _act(
+    return act(
         request, lambda: task_start(actor=_user(request), task=task),
         f"Work on “{task.title}” has started.", _task_url(task),
     )
@@ -209,7 +209,7 @@ def start(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def start_review(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
-    return _act(
+    return act(
         request, lambda: review_start(actor=_user(request), task=task),
         "Review started.", reverse("supervision:review", args=[task.pk]),
     )
@@ -221,7 +221,7 @@ def deliver(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     form = DeliverForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    return _act(
+    return act(
         request, lambda: task_deliver(actor=_user(request), task=task, note=note),
         f"“{task.title}” was delivered to the client.", _task_url(task),
     )
