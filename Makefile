@@ -5,7 +5,8 @@ SHELL := /bin/bash
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
-# Written after a complete install: re-installs whenever requirements.lock changes.
+# Written after a complete install: re-installs whenever requirements-dev.lock changes.
+# requirements.lock is production only (the image); requirements-dev.lock adds the dev tools.
 INSTALLED := $(VENV)/.installed
 UV_VERSION := 0.13.8
 
@@ -31,7 +32,7 @@ help:
 
 venv: $(INSTALLED)
 
-$(INSTALLED): requirements.lock
+$(INSTALLED): requirements-dev.lock
 	@python=$$(command -v python3.11 || command -v python3 || true); \
 	if [ -z "$$python" ]; then echo "Python 3.11 is required: install python3.11." >&2; exit 1; fi; \
 	if ! "$$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then \
@@ -42,7 +43,7 @@ $(INSTALLED): requirements.lock
 		echo "$(VENV) is not Python 3.11: remove it and run make again." >&2; exit 1; \
 	fi
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PYTHON) --require-hashes -r requirements-dev.lock
 	@touch $@
 
 run: $(INSTALLED)
