@@ -250,7 +250,7 @@ _ADMIN_QUERYSET: dict[int, Any] = {}
 def _dashboard(user: Any) -> Any:
     from django.utils import timezone
 
-    from supervision.selectors import dashboard_for
+    from supervision.reports.dashboard import dashboard_for
 
     board = dashboard_for(user, now=timezone.now())
     return {

@@ -78,7 +78,12 @@ WSGI_APPLICATION = "lpo_tracker.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "lpo_tracker" / "templates"],
+        "DIRS": [
+            BASE_DIR / "lpo_tracker" / "templates",
+            # supervision's subpackages keep their own templates next to their views.
+            BASE_DIR / "supervision" / "portal" / "templates",
+            BASE_DIR / "supervision" / "reports" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

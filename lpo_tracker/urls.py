@@ -14,7 +14,7 @@ urlpatterns = [
     path("matters/", include("matters.urls")),
     path("vendors/", include("vendors.urls")),
     path("engagements/", include("matters.engagement_urls")),
-    path("portal/", include("supervision.portal_urls")),
-    path("reports/", include("supervision.report_urls")),
+    path("portal/", include("supervision.portal.urls")),
+    path("reports/", include("supervision.reports.urls")),
     path("", include("supervision.urls")),
 ]

@@ -29,7 +29,6 @@ from matters.models import Task, TaskStatus
 from matters.selectors import get_task_for, tasks_visible_to
 from matters.services import task_start
 from supervision import notifications as notices
-from supervision.charts import review_age_chart, sla_compliance_chart
 from supervision.forms import (
     ApproveForm,
     DeliverForm,
@@ -38,10 +37,11 @@ from supervision.forms import (
     SubmissionForm,
 )
 from supervision.models import Submission
+from supervision.reports.charts import review_age_chart, sla_compliance_chart
+from supervision.reports.dashboard import dashboard_for
 from supervision.selectors import (
     INLINE_CONTENT_TYPES,
     TEXT_CONTENT_TYPES,
-    dashboard_for,
     get_submission_for,
     get_task_for_review,
     is_vendor_account,

@@ -58,7 +58,7 @@ from openpyxl import load_workbook
 from lpo_tracker.fields import TaskType
 from matters.models import Engagement, Matter, Task
 from matters.services import task_assign, task_start
-from supervision.scorecards import COLUMNS, Period, Scorecard, scorecards_for
+from supervision.reports.scorecards import COLUMNS, Period, Scorecard, scorecards_for
 from supervision.services import (
     latest_submission,
     review_request_changes,

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 SIGNED_IN = 5
 # The header's unread badge: one COUNT.
 BADGE = 1
-# The dashboard (supervision.selectors.dashboard_for): open matters list + their count;
+# The dashboard (supervision.reports.dashboard.dashboard_for): open matters list + their count;
 # is-a-vendor check of tasks_visible_to; at-risk tasks list + their count; the first reviews
 # waiting; reviews waiting by age; SLA compliance by week; open tasks of vendors whose due
 # diligence lapsed. Then the latest five notifications.

@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from lpo_tracker.audit.selectors import spreadsheet_safe
-from supervision.scorecards import COLUMNS, Period, export_rows, scorecards_for
+from supervision.reports.scorecards import COLUMNS, Period, export_rows, scorecards_for
 from vendors.selectors import require_vendor_manager
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

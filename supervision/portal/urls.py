@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from supervision import portal_views as views
+from supervision.portal import views
 
 app_name = "portal"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from supervision import report_views as views
+from supervision.reports import views
 
 app_name = "reports"
 

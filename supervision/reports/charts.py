@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from supervision.selectors import AgeBucket, WeekCompliance
+from supervision.reports.dashboard import AgeBucket, WeekCompliance
 
 WIDTH = 480
 HEIGHT = 220
