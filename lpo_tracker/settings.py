@@ -90,7 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "lpo_tracker.core.context_processors.navigation",
+                "supervision.context_processors.navigation",
                 "supervision.context_processors.unread",
             ],
         },

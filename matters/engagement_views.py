@@ -35,7 +35,7 @@ from matters.costs import engagement_costs, engagements_costs
 from matters.forms import ConflictCheckForm, ConsentForm
 from matters.models import OPEN_STATES, Engagement, Matter, Task
 from matters.selectors import CHANGE, VIEW, get_matter_for, matters_with_perm, user_has_matter_perm
-from matters.views import staff_view
+from vendors.access import staff_view
 from vendors.models import RateCard, Vendor, VendorStatus
 from vendors.selectors import vendors_lapsed_on
 

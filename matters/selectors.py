@@ -22,29 +22,13 @@ from matters.models import (
     Task,
     TaskStatus,
 )
-from vendors.models import VendorUser
+from vendors.selectors import is_vendor_user, vendor_of
 
 AnyUser = User | AnonymousUser
 
 VIEW = "view_matter"
 CHANGE = "change_matter"
 SUPERVISE = "supervise_matter"
-
-
-def vendor_of(user: AnyUser) -> VendorUser | None:
-    """The active vendor membership of an active user; None for firm staff (and for a
-    deactivated account, which then reaches nothing)."""
-    if not user.is_authenticated or not user.is_active:
-        return None
-    try:
-        membership: VendorUser = user.vendor_membership
-    except VendorUser.DoesNotExist:
-        return None
-    return membership if membership.is_active else None
-
-
-def is_vendor_user(user: AnyUser) -> bool:
-    return user.is_authenticated and VendorUser.objects.filter(user_id=_uid(user)).exists()
 
 
 def _uid(user: AnyUser) -> int:

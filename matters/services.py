@@ -44,11 +44,10 @@ from matters.selectors import (
     SUPERVISE,
     VIEW,
     is_screened,
-    is_vendor_user,
     user_has_matter_perm,
-    vendor_of,
 )
 from vendors.models import Vendor
+from vendors.selectors import is_vendor_user, vendor_of
 from vendors.services import vendor_assignment_blockers
 
 AnyUser = User | AnonymousUser

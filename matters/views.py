@@ -13,17 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import IO, Any, cast
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -70,6 +67,7 @@ from matters.selectors import (
     tasks_visible_to,
     user_has_matter_perm,
 )
+from vendors.access import signed_in_user, staff_view
 
 View = Callable[..., HttpResponse]
 
@@ -92,32 +90,6 @@ CANCELLABLE_STATES = (TaskStatus.DRAFT, *OPEN_STATES)
 
 
 # --- Access -------------------------------------------------------------------------------
-
-
-def _refuse_vendor_users(user: Any) -> None:
-    """Vendor users never see matters (DESIGN.md, invariant 2): the pages do not exist for
-    them, so 404 rather than 403. Reads the same cached relation as the navigation."""
-    try:
-        user.vendor_membership  # noqa: B018 - the access is the check
-    except ObjectDoesNotExist:
-        return
-    raise Http404("No such page.")
-
-
-def staff_view(view: View) -> View:
-    """Signed-in firm staff only: anonymous users go to the login page, vendor users get 404."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        _refuse_vendor_users(request.user)
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
-
-
-def _actor(request: HttpRequest) -> User:
-    """The signed-in user: every view here is behind login_required."""
-    return cast(User, request.user)
 
 
 def _task_for_change(request: HttpRequest, pk: int) -> Task:
@@ -412,7 +384,7 @@ def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
         events = events.exclude(action__startswith="wall.")
     with transaction.atomic():
         audit_record(
-            actor=_actor(request),
+            actor=signed_in_user(request),
             action="audit.exported",
             obj=matter,
             matter_id=matter.pk,
@@ -449,7 +421,7 @@ def task_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 task = services.task_create(
-                    actor=_actor(request),
+                    actor=signed_in_user(request),
                     matter=matter,
                     **form.service_fields(),
                 )
@@ -493,7 +465,7 @@ def task_assign(request: HttpRequest, pk: int) -> HttpResponse:
         engagement = form.cleaned_data["engagement"]
         try:
             services.task_assign(
-                actor=_actor(request),
+                actor=signed_in_user(request),
                 task=task,
                 engagement=engagement,
                 sla_due_at=form.cleaned_data.get("sla_due_at"),
@@ -519,7 +491,7 @@ def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         engagement = form.cleaned_data["engagement"]
         try:
             services.task_reassign(
-                actor=_actor(request),
+                actor=signed_in_user(request),
                 task=task,
                 engagement=engagement,
                 reason=form.cleaned_data["reason"],
@@ -542,7 +514,7 @@ def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.task_cancel(
-                actor=_actor(request),
+                actor=signed_in_user(request),
                 task=task,
                 reason=form.cleaned_data["reason"],
             )
@@ -582,11 +554,11 @@ def bulk_assign(request: HttpRequest, pk: int) -> HttpResponse:
     for task in form.cleaned_data["tasks"]:
         try:
             if task.status == TaskStatus.DRAFT:
-                services.task_assign(actor=_actor(request), task=task,
+                services.task_assign(actor=signed_in_user(request), task=task,
                                      engagement=engagement)
                 outcomes.append((True, f"“{task.title}” assigned to {engagement.vendor}."))
             else:
-                services.task_reassign(actor=_actor(request), task=task,
+                services.task_reassign(actor=signed_in_user(request), task=task,
                                        engagement=engagement, reason=reason)
                 outcomes.append((True, f"“{task.title}” reassigned to {engagement.vendor}."))
             moved += 1

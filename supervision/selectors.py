@@ -30,27 +30,18 @@ from matters.selectors import (
     get_task_for,
     matters_with_perm,
     user_has_matter_perm,
-    vendor_of,
     vendor_submission_filter,
 )
 from supervision.models import Review, SignOff, Submission
 from supervision.services import SUBMITTABLE_FROM
 from vendors.models import Vendor
+from vendors.selectors import is_vendor_user, vendor_of
 
 AnyUser = User | AnonymousUser
 
 # What a browser can show safely inside the review page.
 INLINE_CONTENT_TYPES = ("application/pdf", "text/plain", "text/csv")
 TEXT_CONTENT_TYPES = ("text/plain", "text/csv")
-
-
-def is_vendor_account(user: AnyUser) -> bool:
-    """True for anyone with a vendor membership, active or not.
-
-    `hasattr` on the reverse one-to-one caches the answer on the user instance, which the
-    navigation context processor asks again: one query per request, not two.
-    """
-    return user.is_authenticated and hasattr(user, "vendor_membership")
 
 
 def _latest_submission(field: str) -> Subquery:
@@ -148,7 +139,7 @@ def task_actions_for(user: AnyUser, task: Task) -> TaskActions:
             start=own and status in (TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED),
             upload=own and status in SUBMITTABLE_FROM,
         )
-    if is_vendor_account(user):  # an inactive vendor membership acts on nothing
+    if is_vendor_user(user):  # an inactive vendor membership acts on nothing
         return TaskActions()
     may_change = user_has_matter_perm(user, task.matter, CHANGE)
     supervises = user_has_matter_perm(user, task.matter, SUPERVISE)
@@ -190,7 +181,7 @@ class TaskPage:
 
 def task_page_for(user: AnyUser, task: Task) -> TaskPage:
     """A visible task's versions, reviews, sign-offs and due-date history for `user`."""
-    internal = not is_vendor_account(user)
+    internal = not is_vendor_user(user)
     submissions = list(
         Submission.objects.filter(vendor_submission_filter(user), task=task)
         .select_related("submitted_by").order_by("version")
@@ -225,7 +216,7 @@ def task_page_for(user: AnyUser, task: Task) -> TaskPage:
 def get_task_for_review(user: AnyUser, pk: int) -> Task:
     """The task if the user may see it (404) and supervises its matter (403 otherwise)."""
     task = get_task_for(user, pk)
-    if is_vendor_account(user) or not user_has_matter_perm(user, task.matter, SUPERVISE):
+    if is_vendor_user(user) or not user_has_matter_perm(user, task.matter, SUPERVISE):
         raise PermissionDenied("Only the matter's supervising attorneys review its work.")
     return task
 

@@ -27,9 +27,7 @@ from matters.selectors import (
     CHANGE,
     SUPERVISE,
     is_screened,
-    is_vendor_user,
     user_has_matter_perm,
-    vendor_of,
 )
 from supervision.models import (
     BarAdmission,
@@ -40,6 +38,7 @@ from supervision.models import (
 )
 from supervision.sla import compute_deadline, policy_for
 from supervision.uploads import check_upload
+from vendors.selectors import is_vendor_user, vendor_of
 
 logger = logging.getLogger(__name__)
 AnyUser = User | AnonymousUser

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Value, When
@@ -44,7 +43,6 @@ from supervision.selectors import (
     TEXT_CONTENT_TYPES,
     get_submission_for,
     get_task_for_review,
-    is_vendor_account,
     review_queue_filter_options,
     review_queue_for,
     task_history,
@@ -61,6 +59,8 @@ from supervision.services import (
     task_deliver,
 )
 from supervision.uploads import UploadRejected
+from vendors.access import signed_in_user, staff_view
+from vendors.selectors import is_vendor_user
 
 # Where vendor users land instead of the firm's dashboard (the navigation's "My tasks").
 VENDOR_HOME = "portal:tasks"
@@ -70,19 +70,8 @@ NOTIFICATIONS_PAGE_SIZE = 50
 TEXT_PREVIEW_BYTES = 256 * 1024
 
 
-def _user(request: HttpRequest) -> User:
-    """The signed-in user: every view here is behind `login_required`."""
-    assert isinstance(request.user, User)
-    return request.user
-
-
 def _task_url(task: Task) -> str:
     return reverse("supervision:task_detail", args=[task.pk])
-
-
-def _refuse_vendors(request: HttpRequest) -> None:
-    if is_vendor_account(request.user):
-        raise PermissionDenied("This page is for the firm's staff.")
 
 
 # --- Dashboard ---------------------------------------------------------------------------
@@ -92,7 +81,7 @@ def _refuse_vendors(request: HttpRequest) -> None:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if is_vendor_account(user):
+    if is_vendor_user(user):
         try:
             return redirect(reverse(VENDOR_HOME))
         except NoReverseMatch:  # the vendor portal is not installed: list their tasks here
@@ -151,7 +140,7 @@ def upload_response(
     if form.is_valid():
         try:
             submission = submission_create(
-                actor=_user(request), task=task, upload=form.cleaned_data["file"],
+                actor=signed_in_user(request), task=task, upload=form.cleaned_data["file"],
                 note=form.cleaned_data["note"],
             )
         except NotEligible as exc:
@@ -200,29 +189,29 @@ def act(request: HttpRequest, act: Callable[[], object], success: str, then: str
 def start(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     return act(
-        request, lambda: task_start(actor=_user(request), task=task),
+        request, lambda: task_start(actor=signed_in_user(request), task=task),
         f"Work on “{task.title}” has started.", _task_url(task),
     )
 
 
-@login_required
+@staff_view
 @require_POST
 def start_review(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     return act(
-        request, lambda: review_start(actor=_user(request), task=task),
+        request, lambda: review_start(actor=signed_in_user(request), task=task),
         "Review started.", reverse("supervision:review", args=[task.pk]),
     )
 
 
-@login_required
+@staff_view
 @require_POST
 def deliver(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     form = DeliverForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     return act(
-        request, lambda: task_deliver(actor=_user(request), task=task, note=note),
+        request, lambda: task_deliver(actor=signed_in_user(request), task=task, note=note),
         f"“{task.title}” was delivered to the client.", _task_url(task),
     )
 
@@ -234,14 +223,14 @@ def deliver(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def submission_download(request: HttpRequest, pk: int) -> FileResponse:
     submission = get_submission_for(request.user, pk)
-    handle = submission_open(actor=_user(request), submission=submission)
+    handle = submission_open(actor=signed_in_user(request), submission=submission)
     return FileResponse(
         handle, as_attachment=True, filename=submission.original_name,
         content_type=submission.content_type,
     )
 
 
-@login_required
+@staff_view
 @require_GET
 @xframe_options_sameorigin  # the one response the review page frames; all else is DENY
 def submission_inline(request: HttpRequest, pk: int) -> FileResponse:
@@ -250,7 +239,7 @@ def submission_inline(request: HttpRequest, pk: int) -> FileResponse:
     submission = get_submission_for(request.user, pk)
     if submission.content_type not in INLINE_CONTENT_TYPES:
         raise Http404("This kind of file is only downloaded.")
-    handle = submission_open(actor=_user(request), submission=submission)
+    handle = submission_open(actor=signed_in_user(request), submission=submission)
     content_type = submission.content_type
     if content_type in TEXT_CONTENT_TYPES:
         content_type += "; charset=utf-8"
@@ -270,7 +259,7 @@ def _text_preview(request: HttpRequest, submission: Submission) -> str | None:
     access to the work product like a download, so it goes through the audited opener."""
     if submission.content_type not in TEXT_CONTENT_TYPES or submission.size > TEXT_PREVIEW_BYTES:
         return None
-    with submission_open(actor=_user(request), submission=submission) as handle:
+    with submission_open(actor=signed_in_user(request), submission=submission) as handle:
         return handle.read().decode("utf-8", errors="replace")
 
 
@@ -283,7 +272,7 @@ def _render_review(
     status: int = 200,
 ) -> HttpResponse:
     """The review page: the document, its versions and history, and the two decisions."""
-    user = _user(request)
+    user = signed_in_user(request)
     page = task_page_for(user, task)
     latest = page.latest
     context: dict[str, Any] = {"page": page, "task": task, "latest": latest,
@@ -307,7 +296,7 @@ def _render_review(
     return render(request, "supervision/review.html", context, status=status)
 
 
-@login_required
+@staff_view
 @require_GET
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_review(request, get_task_for_review(request.user, pk))
@@ -320,7 +309,7 @@ def _version_of(task: Task, form: ApproveForm | RequestChangesForm) -> Submissio
     return submission
 
 
-@login_required
+@staff_view
 @require_POST
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for_review(request.user, pk)
@@ -329,7 +318,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and (submission := _version_of(task, form)) is not None:
         try:
             signoff_record(
-                actor=_user(request), task=task, submission=submission,
+                actor=signed_in_user(request), task=task, submission=submission,
                 attestation_accepted=form.cleaned_data["attestation_accepted"],
                 comments=form.cleaned_data["comments"],
             )
@@ -347,7 +336,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_review(request, task, approve_form=form, status=status)
 
 
-@login_required
+@staff_view
 @require_POST
 def request_changes(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for_review(request.user, pk)
@@ -356,7 +345,7 @@ def request_changes(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and (submission := _version_of(task, form)) is not None:
         try:
             review_request_changes(
-                actor=_user(request), task=task, submission=submission,
+                actor=signed_in_user(request), task=task, submission=submission,
                 comments=form.cleaned_data["comments"],
                 internal_notes=form.cleaned_data["internal_notes"],
             )
@@ -376,10 +365,9 @@ def request_changes(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Review queue ------------------------------------------------------------------------
 
 
-@login_required
+@staff_view
 @require_GET
 def review_queue(request: HttpRequest) -> HttpResponse:
-    _refuse_vendors(request)
     options = review_queue_filter_options(request.user)
     form = ReviewQueueFilterForm(request.GET or None, options=options)
     filters = form.cleaned_data if form.is_valid() else {}

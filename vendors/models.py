@@ -249,3 +249,18 @@ class ConflictDeclaration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vendor}: {self.party_name} ({self.relationship})"
+
+
+V = VendorStatus
+# Every legal move of a vendor through its lifecycle; `vendor_set_status` enforces it.
+VENDOR_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (V.PROSPECTIVE, V.UNDER_REVIEW),
+        (V.UNDER_REVIEW, V.APPROVED),
+        (V.UNDER_REVIEW, V.PROSPECTIVE),
+        (V.APPROVED, V.SUSPENDED),
+        (V.SUSPENDED, V.APPROVED),
+        (V.SUSPENDED, V.UNDER_REVIEW),
+    }
+    | {(state, V.OFFBOARDED) for state in (V.PROSPECTIVE, V.UNDER_REVIEW, V.APPROVED, V.SUSPENDED)}
+)

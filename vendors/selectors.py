@@ -13,13 +13,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from lpo_tracker.audit.models import AuditEvent
 from vendors.models import (
     SECURITY_CERTIFICATIONS,
+    VENDOR_TRANSITIONS,
     ConflictDeclaration,
     DiligenceKind,
     DueDiligenceRecord,
@@ -28,15 +29,57 @@ from vendors.models import (
     VendorStatus,
     VendorUser,
 )
-from vendors.services import (
-    CHANGE_VENDORS,
-    VENDOR_TRANSITIONS,
-    VIEW_VENDORS,
-    is_vendor_member,
-    may_manage_vendors,
-)
 
 AnyUser = User | AnonymousUser
+VIEW_VENDORS = "vendors.view_vendor"
+ADD_VENDORS = "vendors.add_vendor"
+CHANGE_VENDORS = "vendors.change_vendor"
+
+
+# --- Who is a vendor user -------------------------------------------------------------------
+# The one answer to "is this a vendor user, of which vendor", for every view, service,
+# selector, context processor and e-mail. Both read the reverse one-to-one
+# `user.vendor_membership`, which Django caches on the user instance, a miss included; a
+# request's `request.user` lives for that request, so a request asks the database once at
+# most however often the navigation, the views and the services ask.
+
+
+def _membership(user: AnyUser) -> VendorUser | None:
+    if not user.is_authenticated:
+        return None
+    try:
+        membership: VendorUser = user.vendor_membership  # type: ignore[union-attr]
+    except ObjectDoesNotExist:
+        return None
+    return membership
+
+
+def is_vendor_user(user: AnyUser) -> bool:
+    """True for anyone with a vendor membership, active or not: such an account never sees
+    the firm's staff pages (404) and never acts as firm staff."""
+    return _membership(user) is not None
+
+
+def vendor_of(user: AnyUser) -> VendorUser | None:
+    """The active vendor membership of an active user: what a vendor user may act through.
+    None for firm staff, and for a deactivated account or membership, which reach nothing."""
+    membership = _membership(user)
+    if membership is None or not membership.is_active or not user.is_active:
+        return None
+    return membership
+
+
+# --- Who manages vendors --------------------------------------------------------------------
+
+
+def may_manage_vendors(user: AnyUser, perm: str = CHANGE_VENDORS) -> bool:
+    """Firm users holding the Django model permission (superusers hold them all)."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.has_perm(perm)
+        and not is_vendor_user(user)
+    )
 
 # A valid record expiring within this many days is "expiring": the same horizon as the first
 # reminder the vendor manager gets (supervision.reminders, 30/7/1 days).
@@ -156,7 +199,7 @@ def filter_by_diligence(vendors: QuerySet[Vendor], state: str, *, day: dt.date
 
 def require_vendor_manager(user: AnyUser, *, write: bool = False) -> None:
     """404 for vendor users, 403 for firm users without the model permission."""
-    if is_vendor_member(user):
+    if is_vendor_user(user):
         raise Http404("No such page.")
     if not may_manage_vendors(user, CHANGE_VENDORS if write else VIEW_VENDORS):
         raise PermissionDenied(

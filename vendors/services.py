@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import IO, Any
 
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -17,6 +17,7 @@ from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
 from lpo_tracker.uploads import check_upload
 from vendors.models import (
     SECURITY_CERTIFICATIONS,
+    VENDOR_TRANSITIONS,
     ConflictDeclaration,
     DiligenceKind,
     DueDiligenceRecord,
@@ -26,18 +27,14 @@ from vendors.models import (
     VendorStatus,
     VendorUser,
 )
-
-V = VendorStatus
-VENDOR_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        (V.PROSPECTIVE, V.UNDER_REVIEW),
-        (V.UNDER_REVIEW, V.APPROVED),
-        (V.UNDER_REVIEW, V.PROSPECTIVE),
-        (V.APPROVED, V.SUSPENDED),
-        (V.SUSPENDED, V.APPROVED),
-        (V.SUSPENDED, V.UNDER_REVIEW),
-    }
-    | {(state, V.OFFBOARDED) for state in (V.PROSPECTIVE, V.UNDER_REVIEW, V.APPROVED, V.SUSPENDED)}
+from vendors.selectors import (
+    ADD_VENDORS,
+    CHANGE_VENDORS,
+    VIEW_VENDORS,
+    AnyUser,
+    is_vendor_user,
+    may_manage_vendors,
+    vendor_of,
 )
 
 
@@ -93,33 +90,6 @@ def vendor_set_status(
         after={"status": status, "reason": locked.status_reason},
     )
     return locked
-
-
-# --- Who manages vendors --------------------------------------------------------------------
-
-AnyUser = User | AnonymousUser
-VIEW_VENDORS = "vendors.view_vendor"
-ADD_VENDORS = "vendors.add_vendor"
-CHANGE_VENDORS = "vendors.change_vendor"
-
-
-def is_vendor_member(user: AnyUser) -> bool:
-    """Anyone with a vendor membership, active or not: never a firm vendor manager.
-
-    Reads the reverse one-to-one, which Django caches on the user instance (a miss too), so a
-    request asks the database once however often this and the navigation ask.
-    """
-    return user.is_authenticated and hasattr(user, "vendor_membership")
-
-
-def may_manage_vendors(user: AnyUser, perm: str = CHANGE_VENDORS) -> bool:
-    """Firm users holding the Django model permission (superusers hold them all)."""
-    return (
-        user.is_authenticated
-        and user.is_active
-        and user.has_perm(perm)
-        and not is_vendor_member(user)
-    )
 
 
 def _require_manager(actor: AnyUser, doing: str, perm: str = CHANGE_VENDORS) -> None:
@@ -280,9 +250,9 @@ def conflict_declaration_add(
     A vendor user declares for themselves and their own vendor only; a firm vendor manager
     records a declaration on the vendor's behalf (optionally naming the staff member).
     """
-    own = VendorUser.objects.filter(user_id=actor.pk, is_active=True).first()
-    if own is not None:
-        if own.vendor_id != vendor.pk or not actor.is_active:
+    if is_vendor_user(actor):
+        own = vendor_of(actor)
+        if own is None or own.vendor_id != vendor.pk:
             raise NotEligible("You may declare conflicts for your own organisation only.",
                               code="forbidden")
         declared_by = own

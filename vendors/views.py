@@ -40,10 +40,12 @@ from vendors.forms import (
 )
 from vendors.models import Vendor, VendorUser
 from vendors.selectors import (
+    ADD_VENDORS,
     VendorDiligence,
     get_diligence_for,
     get_rate_card_for,
     get_vendor_for,
+    may_manage_vendors,
     next_statuses,
     require_vendor_manager,
     vendor_countries,
@@ -51,7 +53,6 @@ from vendors.selectors import (
     vendor_page,
     vendors_matching,
 )
-from vendors.services import may_manage_vendors
 
 View = Callable[..., HttpResponseBase]
 VENDORS_PER_PAGE = 25
@@ -111,7 +112,7 @@ def vendor_list(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "rows": [VendorRow.of(vendor) for vendor in page.object_list],
         "is_filtered": any(vars(filters).values()),
-        "can_add": may_manage_vendors(request.user, services.ADD_VENDORS),
+        "can_add": may_manage_vendors(request.user, ADD_VENDORS),
     }
     return render(request, "vendors/vendor_list.html", context)
 
@@ -119,7 +120,7 @@ def vendor_list(request: HttpRequest) -> HttpResponse:
 @manager_view
 @require_http_methods(["GET", "POST"])
 def vendor_create(request: HttpRequest) -> HttpResponse:
-    if not may_manage_vendors(request.user, services.ADD_VENDORS):
+    if not may_manage_vendors(request.user, ADD_VENDORS):
         raise PermissionDenied("You may see vendors but not add them.")
     form = VendorCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

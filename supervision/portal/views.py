@@ -17,16 +17,14 @@ notes; not the sign-off record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -41,15 +39,20 @@ from matters.models import (
     Task,
     TaskStatus,
 )
-from matters.selectors import get_task_for, tasks_visible_to, vendor_of, vendor_submission_filter
+from matters.selectors import (
+    get_task_for,
+    tasks_visible_to,
+    vendor_submission_filter,
+)
 from matters.services import task_start
 from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
 from supervision.selectors import get_submission_for
 from supervision.services import SUBMITTABLE_FROM, submission_open
 from supervision.views import act, upload_response
+from vendors.access import portal_membership, portal_view
 from vendors.forms import DeclarationForm
-from vendors.models import ConflictDeclaration, VendorUser
+from vendors.models import ConflictDeclaration
 from vendors.services import conflict_declaration_add
 
 View = Callable[..., HttpResponseBase]
@@ -63,24 +66,6 @@ STATE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{value: (str(label), (value,)) for value, label in TaskStatus.choices
        if value != TaskStatus.DRAFT},
 }
-
-
-def _membership(request: HttpRequest) -> VendorUser:
-    membership = vendor_of(request.user)
-    if membership is None:
-        raise Http404("No such page.")
-    return membership
-
-
-def portal_view(view: View) -> View:
-    """Signed in (else the login page) with an active vendor membership (else 404)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        _membership(request)
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
 
 
 def _task_url(task: Task) -> str:
@@ -107,7 +92,7 @@ def portal_tasks(user: Any, state: str = "") -> QuerySet[Task]:
 def task_list(request: HttpRequest) -> HttpResponse:
     """Queries, whatever the number of tasks: the membership (with its vendor), the count,
     one page of tasks, plus the session, user and unread badge of every page."""
-    membership = _membership(request)
+    membership = portal_membership(request)
     state = request.GET.get("state", "")
     state = state if state in STATE_FILTERS else ""
     page = Paginator(portal_tasks(request.user, state), TASKS_PER_PAGE).get_page(
@@ -138,7 +123,7 @@ def _comments(task: Task, user: User | AnonymousUser) -> list[Mapping[str, objec
 
 def _render_task(request: HttpRequest, task: Task, *, upload_form: SubmissionForm | None = None,
                  status: int = 200) -> HttpResponse:
-    membership = _membership(request)
+    membership = portal_membership(request)
     submissions = list(
         Submission.objects.filter(vendor_submission_filter(request.user), task=task)
         .order_by("version").only(
@@ -208,7 +193,7 @@ def submission_download(request: HttpRequest, pk: int) -> FileResponse:
 def conflicts(request: HttpRequest) -> HttpResponse:
     """The vendor's declared conflicts, and a form to declare one's own (every conflict
     search on a matter engaging the vendor compares the matter's parties with them)."""
-    membership = _membership(request)
+    membership = portal_membership(request)
     form = DeclarationForm(request.POST if request.method == "POST" else None,
                            initial={"declared_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():

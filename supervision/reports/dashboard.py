@@ -133,16 +133,17 @@ def review_age_buckets(queue: QuerySet[Task], *, now: dt.datetime) -> list[AgeBu
 
 
 def dashboard_for(user: AnyUser, *, now: dt.datetime) -> Dashboard:
-    """A firm user's dashboard: eight queries, whatever the number of rows.
+    """A firm user's dashboard: eight queries, whatever the number of rows (whether the user
+    belongs to a vendor is read once per request and cached on the user).
 
     1-2. Open matters the user may see (the first ten, with their open and awaiting-review
          task counts) and how many there are.
-    3.   Whether the user belongs to a vendor (`tasks_visible_to` asks).
-    4-5. Tasks with the vendor whose SLA deadline has passed or falls within 24 hours (the
+    3-4. Tasks with the vendor whose SLA deadline has passed or falls within 24 hours (the
          first ten) and how many there are.
-    6.   The first ten reviews waiting on the user, soonest deadline first.
-    7.   How long all reviews waiting on the user have waited, by age (and so their total).
-    8.   SLA compliance by week.
+    5.   The first ten reviews waiting on the user, soonest deadline first.
+    6.   How long all reviews waiting on the user have waited, by age (and so their total).
+    7.   SLA compliance by week.
+    8.   Open tasks with a vendor whose due diligence has lapsed (the first ten).
     """
     matters = matters_visible_to(user).filter(status=MatterStatus.OPEN)
     open_matters = list(

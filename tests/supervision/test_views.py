@@ -412,7 +412,7 @@ def test_review_queue_is_empty_for_others_and_forbidden_to_vendors(cast: Cast,
         assert response.status_code == 200
         assert list(response.context["tasks"]) == [], name
         assert submitted.title not in response.content.decode()
-    assert_statuses(cast, {"vendor_a_user": 403, "vendor_b_user": 403},
+    assert_statuses(cast, {"vendor_a_user": 404, "vendor_b_user": 404},
                     lambda client: client.get(url))
 
 
@@ -463,7 +463,7 @@ def test_review_page_prints_text_files_escaped(cast: Cast, in_progress: Task) ->
 
 def test_review_page_is_refused_to_non_supervisors(cast: Cast, submitted: Task) -> None:
     url = reverse("supervision:review", args=[submitted.pk])
-    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 403, **CANNOT_SEE},
+    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 404, **CANNOT_SEE},
                     lambda client: client.get(url))
     assert client_for(cast.attorney2).get(url).status_code == 200
 
@@ -500,7 +500,7 @@ def test_attorney_who_uploaded_the_version_is_told_someone_else_must_sign(
 
 def test_attorney_starts_a_review_and_others_cannot(cast: Cast, submitted: Task) -> None:
     url = reverse("supervision:start_review", args=[submitted.pk])
-    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 403, **CANNOT_SEE},
+    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 404, **CANNOT_SEE},
                     lambda client: client.post(url))
     assert reload(submitted).status == TaskStatus.SUBMITTED
     response = client_for(cast.attorney).post(url)
@@ -516,7 +516,7 @@ def test_attorney_approves_with_the_attestation_and_others_cannot(cast: Cast,
                                                                   submitted: Task) -> None:
     url = reverse("supervision:approve", args=[submitted.pk])
     data = _approve_data(submitted, **{"approve-attestation_accepted": "on"})
-    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 403, **CANNOT_SEE},
+    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 404, **CANNOT_SEE},
                     lambda client: client.post(url, data))
     assert reload(submitted).status == TaskStatus.SUBMITTED
     response = client_for(cast.attorney2).post(url, data)
@@ -591,7 +591,7 @@ def test_request_changes_needs_comments(cast: Cast, submitted: Task) -> None:
 def test_supervisor_requests_changes_and_others_cannot(cast: Cast, submitted: Task) -> None:
     url = reverse("supervision:request_changes", args=[submitted.pk])
     data = _changes_data(submitted, **{"changes-comments": "Tag privilege on items 4-9."})
-    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 403, **CANNOT_SEE},
+    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 404, **CANNOT_SEE},
                     lambda client: client.post(url, data))
     assert reload(submitted).status == TaskStatus.SUBMITTED
     # A lapsed licence stops a sign-off, not a request for changes.
@@ -621,7 +621,7 @@ def test_vendor_sees_review_comments_but_never_internal_notes(cast: Cast,
 
 def test_team_delivers_approved_work_and_others_cannot(cast: Cast, approved: Task) -> None:
     url = reverse("supervision:deliver", args=[approved.pk])
-    assert_statuses(cast, {"vendor_a_user": 403, **CANNOT_SEE},
+    assert_statuses(cast, {"vendor_a_user": 404, **CANNOT_SEE},
                     lambda client: client.post(url))
     assert reload(approved).status == TaskStatus.APPROVED
     response = client_for(cast.staff_on).post(url, {"note": "Sent to the GC"})
