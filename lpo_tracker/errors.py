@@ -6,6 +6,10 @@ messages (never a 500), the admin into an error message, commands into a non-zer
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
 
 class RuleViolation(Exception):
     """A business rule refused the operation. `code` is stable for tests and the API."""
@@ -25,3 +29,12 @@ class InvalidTransition(RuleViolation):
 
 class NotEligible(RuleViolation):
     """The user may see the object but may not perform this act on it."""
+
+
+def validated(instance: Any, *, exclude: list[str] | None = None) -> None:
+    """`full_clean()` with the model's messages turned into one RuleViolation (code
+    "invalid"): how a service checks a model's own field rules before it saves."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise RuleViolation("; ".join(exc.messages), code="invalid") from exc

@@ -320,6 +320,27 @@ TASK_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     | {(state, S.CANCELLED) for state in (S.DRAFT, S.ASSIGNED, S.IN_PROGRESS, S.SUBMITTED,
                                             S.IN_REVIEW, S.CHANGES_REQUESTED)}
 )
+
+
+def sources(to_state: str) -> tuple[str, ...]:
+    """The states TASK_TRANSITIONS allows a move into `to_state` from, in TaskStatus order."""
+    return tuple(state for state in TaskStatus if (state, to_state) in TASK_TRANSITIONS)
+
+
+# Where each service's move may start, read off TASK_TRANSITIONS: the services lock the task
+# and check it is in one of these, and the pages show a button only in these states.
+# The first assignment is the move out of draft; every other move into "assigned" hands the
+# work to another vendor.
+ASSIGN_FROM = tuple(state for state in sources(S.ASSIGNED) if state == S.DRAFT)
+REASSIGN_FROM = tuple(state for state in sources(S.ASSIGNED) if state != S.DRAFT)
+START_FROM = sources(S.IN_PROGRESS)
+SUBMIT_FROM = sources(S.SUBMITTED)
+START_REVIEW_FROM = sources(S.IN_REVIEW)
+# A decision taken straight from "submitted" first moves the task into review.
+DECIDE_FROM = (*START_REVIEW_FROM, *sources(S.APPROVED))
+DELIVER_FROM = sources(S.DELIVERED)
+CANCEL_FROM = sources(S.CANCELLED)
+
 OPEN_STATES = (S.ASSIGNED, S.IN_PROGRESS, S.SUBMITTED, S.IN_REVIEW, S.CHANGES_REQUESTED)
 WITH_VENDOR_STATES = (S.ASSIGNED, S.IN_PROGRESS, S.CHANGES_REQUESTED)
 AWAITING_REVIEW_STATES = (S.SUBMITTED, S.IN_REVIEW)

@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from lpo_tracker.errors import NotEligible
 from matters.models import (
     EthicalWall,
     Matter,
@@ -88,6 +89,27 @@ def user_has_matter_perm(user: AnyUser, matter: Matter, codename: str) -> bool:
 
 def is_screened(user: AnyUser, matter: Matter) -> bool:
     return EthicalWall.objects.filter(matter=matter, user_id=_uid(user)).exists()
+
+
+def task_work_refusal(user: AnyUser, task: Task, doing: str = "work on tasks"
+                      ) -> NotEligible | None:
+    """Why `user` may not work on `task` (start it, upload a version); None when they may.
+
+    The vendor the task is with (an active member, not screened from the matter), or firm
+    staff who may change the matter. The services raise the refusal; the pages show the
+    button only when there is none. `task.engagement` should be loaded.
+    """
+    membership = vendor_of(user)
+    if membership is not None:
+        if task.engagement is None or membership.vendor_id != task.engagement.vendor_id:
+            return NotEligible("This task is not with your organisation.", code="forbidden")
+        if is_screened(user, task.matter):
+            return NotEligible("You are screened from this matter.", code="screened")
+        return None
+    if not user_has_matter_perm(user, task.matter, CHANGE):
+        return NotEligible(f"You are not allowed to {doing} on matter {task.matter.number}.",
+                           code="forbidden")
+    return None
 
 
 def get_matter_for(user: AnyUser, pk: int, *, perm: str = VIEW) -> Matter:

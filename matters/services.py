@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -22,9 +21,13 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from lpo_tracker.audit.services import audit_record
-from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
+from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
 from lpo_tracker.uploads import check_upload
 from matters.models import (
+    ASSIGN_FROM,
+    CANCEL_FROM,
+    REASSIGN_FROM,
+    START_FROM,
     Client,
     ConflictCheckStatus,
     DueDateKind,
@@ -44,10 +47,11 @@ from matters.selectors import (
     SUPERVISE,
     VIEW,
     is_screened,
+    task_work_refusal,
     user_has_matter_perm,
 )
 from vendors.models import Vendor
-from vendors.selectors import is_vendor_user, vendor_of
+from vendors.selectors import is_vendor_user
 from vendors.services import vendor_assignment_blockers
 
 AnyUser = User | AnonymousUser
@@ -56,14 +60,6 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     MatterRole.TEAM: (VIEW, CHANGE),
     MatterRole.SUPERVISING_ATTORNEY: (VIEW, SUPERVISE),
 }
-
-
-def _validated(instance: Any, *, exclude: list[str] | None = None) -> None:
-    """full_clean() with the model's message turned into a RuleViolation."""
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as exc:
-        raise RuleViolation("; ".join(exc.messages), code="invalid") from exc
 
 
 def _require_matter_perm(actor: AnyUser, matter: Matter, codename: str, doing: str) -> None:
@@ -124,7 +120,7 @@ def matter_create(
                     responsible_attorney=responsible_attorney,
                     **fields,
                 )
-                _validated(matter, exclude=["number"])
+                validated(matter, exclude=["number"])
                 matter.save()
                 audit_record(
                     actor=actor,
@@ -306,7 +302,7 @@ def engagement_create(
     engagement = Engagement(
         matter=matter, vendor=vendor, scope=scope, budget_cap=budget_cap, rate_card=rate_card
     )
-    _validated(engagement)
+    validated(engagement)
     engagement.save()
     audit_record(
         actor=actor,
@@ -446,20 +442,25 @@ def engagement_consent_evidence_add(
 # --- Tasks --------------------------------------------------------------------------------
 
 
-def _audit_task(
+def task_audit(
     actor: AnyUser | None, task: Task, action: str, before: dict[str, Any], **after: Any
 ) -> None:
+    """Append a task's audit event (the matter's trail) in the caller's transaction."""
     audit_record(
         actor=actor, action=action, obj=task, matter_id=task.matter_id, before=before, after=after
     )
 
 
-def _lock_task(task: Task, *, allowed_from: tuple[str, ...], doing: str) -> Task:
-    """Re-read the task under a row lock and check it is still in a state that allows this."""
+def task_lock(task: Task, *, allowed_from: tuple[str, ...], doing: str) -> Task:
+    """Re-read the task under a row lock (with its matter and engagement) and check it is still
+    in a state that allows this move; `allowed_from` comes from TASK_TRANSITIONS
+    (`matters.models.START_FROM` …). Call inside the service's transaction."""
     # Lock the task row only: FOR UPDATE on the join would lock the matter row too and stall
     # every other write that references the matter until this transaction ends.
     locked = (
-        Task.objects.select_for_update(of=("self",)).select_related("matter").get(pk=task.pk)
+        Task.objects.select_for_update(of=("self",))
+        .select_related("matter", "engagement")
+        .get(pk=task.pk)
     )
     if locked.status not in allowed_from:
         raise InvalidTransition(
@@ -480,9 +481,9 @@ def task_create(
 ) -> Task:
     _require_matter_perm(actor, matter, CHANGE, "create tasks")
     task = Task(matter=matter, title=title, task_type=task_type, created_by=actor, **fields)
-    _validated(task, exclude=["engagement"])
+    validated(task, exclude=["engagement"])
     task.save()
-    _audit_task(actor, task, "task.created", {}, status=task.status, title=title)
+    task_audit(actor, task, "task.created", {}, status=task.status, title=title)
     return task
 
 
@@ -504,7 +505,7 @@ def task_assign(
 ) -> Task:
     """Give a draft task to an engaged vendor that is vetted for it today."""
     _require_matter_perm(actor, task.matter, CHANGE, "assign tasks")
-    locked = _lock_task(task, allowed_from=(TaskStatus.DRAFT,), doing="be assigned")
+    locked = task_lock(task, allowed_from=ASSIGN_FROM, doing="be assigned")
     _check_engagement(locked, engagement)
     due = sla_due_at or locked.sla_due_at
     if due is None:
@@ -516,7 +517,7 @@ def task_assign(
     if locked.sla_due_at is None:
         locked.sla_due_at = due
     locked.save(update_fields=["status", "engagement", "assigned_at", "sla_due_at", "updated_at"])
-    _audit_task(actor, locked, "task.assigned", before, status=locked.status,
+    task_audit(actor, locked, "task.assigned", before, status=locked.status,
                 engagement=engagement.pk, vendor=engagement.vendor_id)
     return locked
 
@@ -529,9 +530,9 @@ def task_reassign(
     _require_matter_perm(actor, task.matter, CHANGE, "reassign tasks")
     if not reason.strip():
         raise RuleViolation("Say why the task is reassigned.", code="reason_required")
-    locked = _lock_task(
+    locked = task_lock(
         task,
-        allowed_from=(TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS, TaskStatus.CHANGES_REQUESTED),
+        allowed_from=REASSIGN_FROM,
         doing="be reassigned",
     )
     if engagement.pk == locked.engagement_id:
@@ -542,35 +543,25 @@ def task_reassign(
     locked.engagement = engagement
     locked.assigned_at = timezone.now()
     locked.save(update_fields=["status", "engagement", "assigned_at", "updated_at"])
-    _audit_task(actor, locked, "task.reassigned", before, status=locked.status,
+    task_audit(actor, locked, "task.reassigned", before, status=locked.status,
                 engagement=engagement.pk, reason=reason.strip())
     return locked
 
 
-def _require_task_worker(actor: AnyUser, task: Task) -> None:
-    """The vendor the task is with, or firm staff who may change the matter."""
-    membership = vendor_of(actor)
-    if membership is not None:
-        if task.engagement is None or membership.vendor_id != task.engagement.vendor_id:
-            raise NotEligible("This task is not with your organisation.", code="forbidden")
-        if is_screened(actor, task.matter):
-            raise NotEligible("You are screened from this matter.", code="screened")
-        return
-    _require_matter_perm(actor, task.matter, CHANGE, "work on tasks")
-
-
 @transaction.atomic
 def task_start(*, actor: User, task: Task) -> Task:
-    locked = _lock_task(
+    locked = task_lock(
         task,
-        allowed_from=(TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED),
+        allowed_from=START_FROM,
         doing="be started",
     )
-    _require_task_worker(actor, Task.objects.select_related("engagement").get(pk=locked.pk))
+    refusal = task_work_refusal(actor, locked)
+    if refusal is not None:
+        raise refusal
     before = {"status": locked.status}
     locked.status = TaskStatus.IN_PROGRESS
     locked.save(update_fields=["status", "updated_at"])
-    _audit_task(actor, locked, "task.started", before, status=locked.status)
+    task_audit(actor, locked, "task.started", before, status=locked.status)
     return locked
 
 
@@ -579,12 +570,9 @@ def task_cancel(*, actor: User, task: Task, reason: str) -> Task:
     _require_matter_perm(actor, task.matter, CHANGE, "cancel tasks")
     if not reason.strip():
         raise RuleViolation("Say why the task is cancelled.", code="reason_required")
-    locked = _lock_task(
+    locked = task_lock(
         task,
-        allowed_from=(
-            TaskStatus.DRAFT, TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS, TaskStatus.SUBMITTED,
-            TaskStatus.IN_REVIEW, TaskStatus.CHANGES_REQUESTED,
-        ),
+        allowed_from=CANCEL_FROM,
         doing="be cancelled",
     )
     before = {"status": locked.status}
@@ -592,7 +580,7 @@ def task_cancel(*, actor: User, task: Task, reason: str) -> Task:
     locked.cancelled_at = timezone.now()
     locked.cancel_reason = reason.strip()
     locked.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
-    _audit_task(actor, locked, "task.cancelled", before, status=locked.status,
+    task_audit(actor, locked, "task.cancelled", before, status=locked.status,
                 reason=locked.cancel_reason)
     return locked
 
@@ -629,6 +617,6 @@ def task_change_due_date(
     )
     setattr(locked, field, new_value)
     locked.save(update_fields=[field, "updated_at"])
-    _audit_task(actor, locked, "task.due_date_changed", {field: old_value},
+    task_audit(actor, locked, "task.due_date_changed", {field: old_value},
                 **{field: new_value, "reason": change.reason})
     return change

@@ -45,8 +45,11 @@ from matters.forms import (
     TaskTemplateChoiceForm,
 )
 from matters.models import (
+    ASSIGN_FROM,
     AWAITING_REVIEW_STATES,
+    CANCEL_FROM,
     OPEN_STATES,
+    REASSIGN_FROM,
     WITH_VENDOR_STATES,
     Engagement,
     EthicalWall,
@@ -81,12 +84,8 @@ class HtmxHttpRequest(HttpRequest):
 MATTERS_PER_PAGE = 25
 TIMELINE_LENGTH = 50
 # Tasks that can be handed to a vendor from the matter page: drafts (assign) and unsubmitted
-# work already with a vendor (reassign).
-MOVABLE_STATES = (TaskStatus.DRAFT, TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS,
-                  TaskStatus.CHANGES_REQUESTED)
-REASSIGNABLE_STATES = (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS,
-                       TaskStatus.CHANGES_REQUESTED)
-CANCELLABLE_STATES = (TaskStatus.DRAFT, *OPEN_STATES)
+# work already with a vendor (reassign), as TASK_TRANSITIONS allows.
+MOVABLE_STATES = (*ASSIGN_FROM, *REASSIGN_FROM)
 
 
 # --- Access -------------------------------------------------------------------------------
@@ -326,8 +325,8 @@ def _detail_context(request: HttpRequest, matter: Matter) -> dict[str, Any]:
         "task_groups": _group_tasks(tasks),
         "task_count": len(tasks),
         "movable_ids": {task.pk for task in movable},
-        "reassignable_states": REASSIGNABLE_STATES,
-        "cancellable_states": CANCELLABLE_STATES,
+        "reassignable_states": REASSIGN_FROM,
+        "cancellable_states": CANCEL_FROM,
         # The vendor's clock runs from drafting (a draft past its date needs a new one)
         # until the work is handed in.
         "sla_clock_states": (TaskStatus.DRAFT, *WITH_VENDOR_STATES),
@@ -502,7 +501,7 @@ def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"“{task.title}” reassigned to {engagement.vendor}.")
             return HttpResponseRedirect(_task_url(task))
     context = _assign_context(task, form, engagements)
-    context["can_move"] = task.status in REASSIGNABLE_STATES
+    context["can_move"] = task.status in REASSIGN_FROM
     return render(request, "matters/task_reassign.html", context)
 
 
@@ -525,7 +524,7 @@ def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponseRedirect(_matter_url(task.matter_id, "tasks"))
     return render(request, "matters/task_cancel.html", {
         "task": task, "matter": task.matter, "form": form,
-        "can_cancel": task.status in CANCELLABLE_STATES,
+        "can_cancel": task.status in CANCEL_FROM,
     })
 
 

@@ -17,25 +17,31 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.errors import NotEligible
 from matters.models import (
     AWAITING_REVIEW_STATES,
+    DECIDE_FROM,
+    DELIVER_FROM,
+    START_FROM,
+    START_REVIEW_FROM,
+    SUBMIT_FROM,
     WITH_VENDOR_STATES,
     Task,
     TaskDueDateChange,
-    TaskStatus,
 )
 from matters.selectors import (
     CHANGE,
     SUPERVISE,
     get_task_for,
+    is_screened,
     matters_with_perm,
+    task_work_refusal,
     user_has_matter_perm,
     vendor_submission_filter,
 )
 from supervision.models import Review, SignOff, Submission
-from supervision.services import SUBMITTABLE_FROM
 from vendors.models import Vendor
-from vendors.selectors import is_vendor_user, vendor_of
+from vendors.selectors import is_vendor_user
 
 AnyUser = User | AnonymousUser
 
@@ -128,27 +134,46 @@ class TaskActions:
         return self.start or self.upload or self.start_review or self.review or self.deliver
 
 
+def review_refusal(user: AnyUser, task: Task) -> NotEligible | None:
+    """Why `user` may not review `task` (start a review, request changes, approve); None when
+    they may: a supervising attorney of the matter, not screened from it, no vendor user."""
+    if is_vendor_user(user):
+        return NotEligible("Vendor users cannot review work product.", code="vendor_user")
+    if is_screened(user, task.matter):
+        return NotEligible(f"You are screened from matter {task.matter.number}.",
+                           code="screened")
+    if not user_has_matter_perm(user, task.matter, SUPERVISE):
+        return NotEligible(f"You do not supervise matter {task.matter.number}.",
+                           code="not_supervisor")
+    return None
+
+
+def delivery_refusal(user: AnyUser, task: Task) -> NotEligible | None:
+    """Why `user` may not deliver `task`; None for firm staff who may change or supervise the
+    matter."""
+    if is_vendor_user(user) or not (
+        user_has_matter_perm(user, task.matter, CHANGE)
+        or user_has_matter_perm(user, task.matter, SUPERVISE)
+    ):
+        return NotEligible(f"You may not deliver work on matter {task.matter.number}.",
+                           code="forbidden")
+    return None
+
+
 def task_actions_for(user: AnyUser, task: Task) -> TaskActions:
-    """Mirror of the checks in `matters.services.task_start` and `supervision.services`, for
-    deciding which buttons to show; the services still decide when a button is pressed."""
+    """The buttons a task's page shows: the state each service's move starts from
+    (TASK_TRANSITIONS) and the same refusal the service raises, asked only when the state
+    allows the move. The services still decide when a button is pressed."""
     status = task.status
-    membership = vendor_of(user)
-    if membership is not None:
-        own = task.engagement is not None and task.engagement.vendor_id == membership.vendor_id
-        return TaskActions(
-            start=own and status in (TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED),
-            upload=own and status in SUBMITTABLE_FROM,
-        )
-    if is_vendor_user(user):  # an inactive vendor membership acts on nothing
-        return TaskActions()
-    may_change = user_has_matter_perm(user, task.matter, CHANGE)
-    supervises = user_has_matter_perm(user, task.matter, SUPERVISE)
+    may_work = (status in START_FROM or status in SUBMIT_FROM) and (
+        task_work_refusal(user, task) is None)
+    may_review = status in DECIDE_FROM and review_refusal(user, task) is None
     return TaskActions(
-        start=may_change and status in (TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED),
-        upload=may_change and status in SUBMITTABLE_FROM,
-        start_review=supervises and status == TaskStatus.SUBMITTED,
-        review=supervises and status in AWAITING_REVIEW_STATES,
-        deliver=(may_change or supervises) and status == TaskStatus.APPROVED,
+        start=may_work and status in START_FROM,
+        upload=may_work and status in SUBMIT_FROM,
+        start_review=may_review and status in START_REVIEW_FROM,
+        review=may_review,
+        deliver=status in DELIVER_FROM and delivery_refusal(user, task) is None,
     )
 
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial, update_wrapper
-from typing import IO, Any
+from typing import IO
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
@@ -22,13 +22,21 @@ from django.utils import timezone
 
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
-from matters.models import AWAITING_REVIEW_STATES, Task, TaskStatus
+from matters.models import (
+    DECIDE_FROM,
+    DELIVER_FROM,
+    START_REVIEW_FROM,
+    SUBMIT_FROM,
+    Task,
+    TaskStatus,
+)
 from matters.selectors import (
-    CHANGE,
     SUPERVISE,
     is_screened,
+    task_work_refusal,
     user_has_matter_perm,
 )
+from matters.services import task_audit, task_lock
 from supervision.models import (
     BarAdmission,
     Review,
@@ -36,9 +44,10 @@ from supervision.models import (
     SignOff,
     Submission,
 )
+from supervision.selectors import delivery_refusal, review_refusal
 from supervision.sla import compute_deadline, policy_for
 from supervision.uploads import check_upload
-from vendors.selectors import is_vendor_user, vendor_of
+from vendors.selectors import is_vendor_user
 
 logger = logging.getLogger(__name__)
 AnyUser = User | AnonymousUser
@@ -56,53 +65,11 @@ ATTESTATION_TEMPLATE = (
 AFTER_SUBMIT_HOOKS: list[Callable[[int], None]] = []
 
 
-def _audit(actor: AnyUser | None, task: Task, action: str, before: dict[str, Any],
-           **after: Any) -> None:
-    audit_record(actor=actor, action=action, obj=task, matter_id=task.matter_id,
-                 before=before, after=after)
-
-
-def _lock_task(pk: int, *, allowed_from: tuple[str, ...], doing: str) -> Task:
-    locked = (
-        Task.objects.select_for_update(of=("self",))
-        .select_related("matter", "engagement")
-        .get(pk=pk)
-    )
-    if locked.status not in allowed_from:
-        raise InvalidTransition(
-            f"“{locked}” is {locked.get_status_display().lower()}; it cannot {doing} now.",
-            code="wrong_state",
-        )
-    return locked
-
-
 def latest_submission(task: Task) -> Submission | None:
     return Submission.objects.filter(task=task).order_by("-version").first()
 
 
 # --- Submissions --------------------------------------------------------------------------
-
-SUBMITTABLE_FROM = (
-    TaskStatus.IN_PROGRESS,
-    TaskStatus.CHANGES_REQUESTED,
-    TaskStatus.SUBMITTED,
-    TaskStatus.IN_REVIEW,
-    TaskStatus.APPROVED,
-)
-
-
-def _require_uploader(actor: AnyUser, task: Task) -> None:
-    membership = vendor_of(actor)
-    if membership is not None:
-        if task.engagement is None or task.engagement.vendor_id != membership.vendor_id:
-            raise NotEligible("This task is not with your organisation.", code="forbidden")
-        if is_screened(actor, task.matter):
-            raise NotEligible("You are screened from this matter.", code="screened")
-        return
-    if not user_has_matter_perm(actor, task.matter, CHANGE):
-        raise NotEligible("You are not allowed to upload work product on this matter.",
-                          code="forbidden")
-
 
 def review_due_for(task: Task, submitted_at: dt.datetime) -> dt.datetime:
     policy = policy_for(task_type=task.task_type, priority=task.priority)
@@ -132,9 +99,11 @@ def submission_create(
     stored: Submission | None = None
     try:
         with transaction.atomic():
-            locked = _lock_task(task.pk, allowed_from=SUBMITTABLE_FROM,
+            locked = task_lock(task, allowed_from=SUBMIT_FROM,
                                 doing="take a new version")
-            _require_uploader(actor, locked)
+            refusal = task_work_refusal(actor, locked, "upload work product")
+            if refusal is not None:
+                raise refusal
             previous = latest_submission(locked)
             now = timezone.now()
             stored = Submission(
@@ -161,7 +130,7 @@ def submission_create(
             locked.review_due_at = review_due_for(locked, now)
             locked.save(update_fields=["status", "approved_signoff", "approved_at",
                                        "submitted_at", "review_due_at", "updated_at"])
-            _audit(actor, locked, "submission.created", before, status=locked.status,
+            task_audit(actor, locked, "submission.created", before, status=locked.status,
                    submission=stored.pk, version=stored.version, sha256=stored.sha256,
                    size=stored.size, name=stored.original_name,
                    superseded_reviews=superseded,
@@ -183,20 +152,15 @@ def submission_create(
 
 
 def _require_reviewer(actor: AnyUser, task: Task) -> None:
-    if is_vendor_user(actor):
-        raise NotEligible("Vendor users cannot review work product.", code="vendor_user")
-    if is_screened(actor, task.matter):
-        raise NotEligible(f"You are screened from matter {task.matter.number}.",
-                          code="screened")
-    if not user_has_matter_perm(actor, task.matter, SUPERVISE):
-        raise NotEligible(f"You do not supervise matter {task.matter.number}.",
-                          code="not_supervisor")
+    refusal = review_refusal(actor, task)
+    if refusal is not None:
+        raise refusal
 
 
 @transaction.atomic
 def review_start(*, actor: User, task: Task) -> Review:
     """An attorney takes the latest version into review."""
-    locked = _lock_task(task.pk, allowed_from=(TaskStatus.SUBMITTED,), doing="go into review")
+    locked = task_lock(task, allowed_from=START_REVIEW_FROM, doing="go into review")
     _require_reviewer(actor, locked)
     submission = latest_submission(locked)
     assert submission is not None  # a submitted task always has a version
@@ -204,7 +168,7 @@ def review_start(*, actor: User, task: Task) -> Review:
     before = {"status": locked.status}
     locked.status = TaskStatus.IN_REVIEW
     locked.save(update_fields=["status", "updated_at"])
-    _audit(actor, locked, "review.started", before, status=locked.status, review=review.pk,
+    task_audit(actor, locked, "review.started", before, status=locked.status, review=review.pk,
            version=submission.version)
     return review
 
@@ -222,7 +186,7 @@ def _open_review(task: Task, submission: Submission, actor: User) -> Review:
     if task.status == TaskStatus.SUBMITTED:
         task.status = TaskStatus.IN_REVIEW
         task.save(update_fields=["status", "updated_at"])
-        _audit(actor, task, "review.started", {"status": TaskStatus.SUBMITTED},
+        task_audit(actor, task, "review.started", {"status": TaskStatus.SUBMITTED},
                status=task.status, review=review.pk, version=submission.version)
     return review
 
@@ -249,7 +213,7 @@ def review_request_changes(
     if not comments.strip():
         raise RuleViolation("Say what must change: the vendor sees these comments.",
                             code="comments_required")
-    locked = _lock_task(task.pk, allowed_from=AWAITING_REVIEW_STATES,
+    locked = task_lock(task, allowed_from=DECIDE_FROM,
                         doing="have changes requested")
     _require_reviewer(actor, locked)
     _require_current(submission, latest_submission(locked))
@@ -264,7 +228,7 @@ def review_request_changes(
     before = {"status": locked.status}
     locked.status = TaskStatus.CHANGES_REQUESTED
     locked.save(update_fields=["status", "updated_at"])
-    _audit(actor, locked, "review.changes_requested", before, status=locked.status,
+    task_audit(actor, locked, "review.changes_requested", before, status=locked.status,
            review=review.pk, version=submission.version, comments=review.comments)
     return review
 
@@ -355,7 +319,7 @@ def signoff_record(
     3. Close the review as approved, record the immutable sign-off with the attestation text
        and the version's SHA-256, and move the task to approved with a conditional update.
     """
-    locked = _lock_task(task.pk, allowed_from=AWAITING_REVIEW_STATES, doing="be approved")
+    locked = task_lock(task, allowed_from=DECIDE_FROM, doing="be approved")
     if submission.task_id != locked.pk:
         raise RuleViolation("That version belongs to another task.", code="invalid")
     _require_current(submission, latest_submission(locked))
@@ -390,7 +354,7 @@ def signoff_record(
     if moved != 1:
         raise InvalidTransition("The task changed while you were signing off; reload it.",
                                 code="race")
-    _audit(actor, locked, "signoff.recorded", {"status": locked.status},
+    task_audit(actor, locked, "signoff.recorded", {"status": locked.status},
            status=TaskStatus.APPROVED, signoff=signoff.pk, version=submission.version,
            sha256=submission.sha256, bar_admission=eligibility.bar_admission.pk)
     return signoff
@@ -402,13 +366,10 @@ def signoff_record(
 @transaction.atomic
 def task_deliver(*, actor: User, task: Task, note: str = "") -> Task:
     """Release approved work product to the client. Only the signed version can go."""
-    locked = _lock_task(task.pk, allowed_from=(TaskStatus.APPROVED,), doing="be delivered")
-    if is_vendor_user(actor) or not (
-        user_has_matter_perm(actor, locked.matter, CHANGE)
-        or user_has_matter_perm(actor, locked.matter, SUPERVISE)
-    ):
-        raise NotEligible(f"You may not deliver work on matter {locked.matter.number}.",
-                          code="forbidden")
+    locked = task_lock(task, allowed_from=DELIVER_FROM, doing="be delivered")
+    refusal = delivery_refusal(actor, locked)
+    if refusal is not None:
+        raise refusal
     assert locked.approved_signoff_id is not None  # guaranteed by the check constraint
     signoff = SignOff.objects.select_related("submission").get(pk=locked.approved_signoff_id)
     latest = latest_submission(locked)
@@ -422,7 +383,7 @@ def task_deliver(*, actor: User, task: Task, note: str = "") -> Task:
     locked.status = TaskStatus.DELIVERED
     locked.delivered_at = now
     locked.save(update_fields=["status", "delivered_at", "updated_at"])
-    _audit(actor, locked, "task.delivered", before, status=locked.status,
+    task_audit(actor, locked, "task.delivered", before, status=locked.status,
            signoff=signoff.pk, sha256=signoff.sha256, note=note.strip())
     return locked
 

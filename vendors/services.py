@@ -7,13 +7,12 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from lpo_tracker.audit.services import audit_record
-from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
+from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
 from lpo_tracker.uploads import check_upload
 from vendors.models import (
     SECURITY_CERTIFICATIONS,
@@ -97,14 +96,6 @@ def _require_manager(actor: AnyUser, doing: str, perm: str = CHANGE_VENDORS) -> 
         raise NotEligible(f"Only the firm's vendor managers may {doing}.", code="forbidden")
 
 
-def _validated(instance: Any, *, exclude: list[str] | None = None) -> None:
-    """full_clean() with the model's messages turned into one RuleViolation."""
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as exc:
-        raise RuleViolation("; ".join(exc.messages), code="invalid") from exc
-
-
 # --- Vendors --------------------------------------------------------------------------------
 
 
@@ -120,7 +111,7 @@ def vendor_create(
         status=VendorStatus.PROSPECTIVE,
         **fields,
     )
-    _validated(vendor)
+    validated(vendor)
     vendor.save()
     audit_record(
         actor=actor,
@@ -170,7 +161,7 @@ def diligence_record_add(
         notes=notes.strip(), recorded_by=actor, recorded_at=timezone.now(),
         evidence_name=checked.name, evidence_sha256=checked.sha256,
     )
-    _validated(record, exclude=["evidence"])
+    validated(record, exclude=["evidence"])
     try:
         with transaction.atomic():
             record.evidence.save(checked.name, evidence, save=False)
@@ -266,7 +257,7 @@ def conflict_declaration_add(
         vendor=vendor, declared_by=declared_by, party_name=party_name.strip(),
         relationship=relationship.strip(), declared_on=declared_on or timezone.localdate(),
     )
-    _validated(declaration)
+    validated(declaration)
     declaration.save()
     audit_record(
         actor=actor,
@@ -295,7 +286,7 @@ def rate_card_create(
     _require_manager(actor, "add rate cards")
     card = RateCard(vendor=vendor, name=name.strip(), currency=currency.strip().upper(),
                     effective_from=effective_from, effective_to=effective_to)
-    _validated(card)
+    validated(card)
     card.save()
     audit_record(
         actor=actor,
@@ -322,7 +313,7 @@ def rate_card_line_add(
     _require_manager(actor, "change rate cards")
     line = RateCardLine(rate_card=rate_card, task_type=task_type, unit=unit, rate=rate,
                         in_house_rate=in_house_rate)
-    _validated(line)
+    validated(line)
     line.save()
     audit_record(
         actor=actor,

@@ -47,8 +47,8 @@ from matters.selectors import (
 from matters.services import task_start
 from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
-from supervision.selectors import get_submission_for
-from supervision.services import SUBMITTABLE_FROM, submission_open
+from supervision.selectors import get_submission_for, task_actions_for
+from supervision.services import submission_open
 from supervision.views import act, upload_response
 from vendors.access import portal_membership, portal_view
 from vendors.forms import DeclarationForm
@@ -57,7 +57,6 @@ from vendors.services import conflict_declaration_add
 
 View = Callable[..., HttpResponseBase]
 TASKS_PER_PAGE = 50
-STARTABLE_STATES = (TaskStatus.ASSIGNED, TaskStatus.CHANGES_REQUESTED)
 # The state filter of the task list: groups first, then each state a vendor can see.
 STATE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "open": ("Open", OPEN_STATES),
@@ -124,6 +123,7 @@ def _comments(task: Task, user: User | AnonymousUser) -> list[Mapping[str, objec
 def _render_task(request: HttpRequest, task: Task, *, upload_form: SubmissionForm | None = None,
                  status: int = 200) -> HttpResponse:
     membership = portal_membership(request)
+    actions = task_actions_for(request.user, task)
     submissions = list(
         Submission.objects.filter(vendor_submission_filter(request.user), task=task)
         .order_by("version").only(
@@ -140,8 +140,8 @@ def _render_task(request: HttpRequest, task: Task, *, upload_form: SubmissionFor
         "comments": _comments(task, request.user),
         "decisions": {"approved": ReviewDecision.APPROVED,
                       "changes_requested": ReviewDecision.CHANGES_REQUESTED},
-        "can_start": task.status in STARTABLE_STATES,
-        "can_upload": task.status in SUBMITTABLE_FROM,
+        "can_start": actions.start,
+        "can_upload": actions.upload,
         "sla_running": task.status in WITH_VENDOR_STATES,
         "upload_form": upload_form or SubmissionForm(),
     }, status=status)

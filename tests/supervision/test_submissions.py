@@ -255,7 +255,7 @@ def test_failure_after_the_bytes_are_stored_removes_them_and_every_row(
     def broken_audit(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr("supervision.services._audit", broken_audit)
+    monkeypatch.setattr("supervision.services.task_audit", broken_audit)
     with pytest.raises(RuntimeError, match="audit store unavailable"):
         submission_create(actor=cast.vendor_a_user, task=working, upload=f.pdf_upload())
 
