@@ -22,11 +22,11 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.services import audit_record
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import NotEligible, RuleViolation
 from lpo_tracker.uploads import EVIDENCE_TYPES, UploadRejected, check_upload, content_type_for
 from matters import services
@@ -216,7 +216,7 @@ def _render_detail(request: HttpRequest, engagement: Engagement, *,
                    status: int = 200) -> HttpResponse:
     """The engagement page: blockers, conflict search, consent, costs, open tasks."""
     matter = engagement.matter
-    today = timezone.localdate()
+    today = firm_today()
     can_change = user_has_matter_perm(request.user, matter, CHANGE)
     lapsed = vendors_lapsed_on(today).filter(pk=engagement.vendor_id).exists()
     open_tasks = list(Task.objects.filter(engagement=engagement, status__in=OPEN_STATES)

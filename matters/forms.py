@@ -17,6 +17,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from lpo_tracker.clock import day_in, zone_named
 from lpo_tracker.fields import Priority, TaskType
 from matters.models import ConflictCheckStatus, Engagement, Matter, Task
 
@@ -47,8 +48,8 @@ class TaskTemplate:
     due_in_days: int = 10
 
     def due_at(self, matter: Matter) -> dt.datetime:
-        zone = zoneinfo.ZoneInfo(matter.time_zone)
-        today = timezone.localtime(timezone.now(), zone).date()
+        zone = zone_named(matter.time_zone)
+        today = day_in(zone)
         local = dt.datetime.combine(today + dt.timedelta(days=self.due_in_days), TEMPLATE_DUE_TIME)
         return local.replace(tzinfo=zone)
 

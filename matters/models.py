@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition
 from lpo_tracker.fields import TIME_ZONE_CHOICES, Priority, TaskType
 
@@ -121,7 +122,7 @@ class Matter(models.Model):
         "recorded informed consent (ABA Formal Opinion 08-451, Model Rule 1.6).",
     )
     status = models.CharField(max_length=10, choices=MatterStatus.choices, default="open")
-    opened_on = models.DateField(default=timezone.localdate)
+    opened_on = models.DateField(default=firm_today)
     closed_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

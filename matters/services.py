@@ -21,6 +21,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from lpo_tracker.audit.services import audit_record
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
 from lpo_tracker.uploads import check_upload
 from matters.models import (
@@ -109,7 +110,7 @@ def matter_create(
     if not actor.has_perm("matters.add_matter"):
         raise NotEligible("Only firm staff allowed to open matters may do so.", code="forbidden")
     for _attempt in range(5):
-        number = _next_matter_number(timezone.localdate().year)
+        number = _next_matter_number(firm_today().year)
         try:
             with transaction.atomic():
                 matter = Matter(
@@ -360,7 +361,7 @@ def engagement_record_consent(
     _require_matter_perm(actor, engagement.matter, CHANGE, "record client consent")
     if not given_by.strip() or not scope.strip():
         raise RuleViolation("Record who consented and to what.", code="invalid")
-    if given_on > timezone.localdate():
+    if given_on > firm_today():
         raise RuleViolation("Consent cannot be dated in the future.", code="invalid")
     locked = Engagement.objects.select_for_update().get(pk=engagement.pk)
     locked.consent_given_by = given_by.strip()
@@ -490,7 +491,7 @@ def task_create(
 def _check_engagement(task: Task, engagement: Engagement) -> None:
     if engagement.matter_id != task.matter_id:
         raise RuleViolation("That vendor is not engaged on this task's matter.", code="invalid")
-    blockers = engagement_blockers(engagement, day=timezone.localdate())
+    blockers = engagement_blockers(engagement, day=firm_today())
     if blockers:
         raise RuleViolation(" ".join(blockers), code="assignment_blocked")
 

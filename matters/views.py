@@ -31,6 +31,7 @@ from django_htmx.middleware import HtmxDetails
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.selectors import events_for_matter, write_events_csv
 from lpo_tracker.audit.services import audit_record
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import RuleViolation
 from matters import services
 from matters.filters import MatterFilter
@@ -120,7 +121,7 @@ class EngagementOption:
 def _engagement_options(engagements: QuerySet[Engagement], matter: Matter
                         ) -> list[EngagementOption]:
     # Same day as the service checks against (matters.services._check_engagement).
-    today = timezone.localdate()
+    today = firm_today()
     options = []
     for engagement in engagements:
         engagement.matter = matter  # already loaded: spare the blockers a query per row
@@ -339,7 +340,7 @@ def _detail_context(request: HttpRequest, matter: Matter) -> dict[str, Any]:
         "timeline_length": TIMELINE_LENGTH,
         "export_form": AuditExportForm(
             matter=matter, auto_id="export-%s",
-            initial={"start": matter.opened_on, "end": timezone.localdate()},
+            initial={"start": matter.opened_on, "end": firm_today()},
         ),
     }
 
@@ -372,7 +373,7 @@ def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
     submitted = "start" in request.GET or "end" in request.GET
     form = AuditExportForm(
         request.GET if submitted else None, matter=matter,
-        initial={"start": matter.opened_on, "end": timezone.localdate()},
+        initial={"start": matter.opened_on, "end": firm_today()},
     )
     if not submitted or not form.is_valid():
         return render(request, "matters/audit_export.html", {"matter": matter, "form": form})

@@ -19,8 +19,9 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from lpo_tracker.clock import zone_named
 from supervision.models import DeliveryPreference, Notification, NotificationSettings
-from supervision.reminders import SEND_ERRORS, SMTP_TIMEOUT_SECONDS, Delivery, zone_or_utc
+from supervision.reminders import SEND_ERRORS, SMTP_TIMEOUT_SECONDS, Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def notification_mark_read(*, user: AnyUser, ids: list[int] | None) -> int:
 
 def last_digest_moment(now: dt.datetime, preferences: NotificationSettings) -> dt.datetime:
     """The most recent digest time (the user's hour, in the user's zone) at or before `now`."""
-    local = now.astimezone(zone_or_utc(preferences.time_zone))
+    local = now.astimezone(zone_named(preferences.time_zone))
     moment = local.replace(hour=preferences.digest_hour, minute=0, second=0, microsecond=0)
     if moment > local:
         moment -= dt.timedelta(days=1)

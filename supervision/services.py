@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lpo_tracker.audit.services import audit_record
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
 from matters.models import (
     DECIDE_FROM,
@@ -257,7 +258,7 @@ def signoff_eligibility(
     4. Not screened from the matter (a wall beats any grant).
     5. Not the person who submitted this version.
     """
-    day = day or timezone.localdate()
+    day = day or firm_today()
     result = Eligibility()
     if not user.is_authenticated or not user.is_active:
         result.blockers.append("Sign in as an active user.")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from lpo_tracker.admin_utils import LpoModelAdmin
+from lpo_tracker.clock import firm_today
 from vendors.models import (
     ConflictDeclaration,
     DeliveryCentre,
@@ -146,7 +146,7 @@ class DueDiligenceRecordAdmin(LpoModelAdmin):
 
     @admin.display(description="today")
     def validity_today(self, record: DueDiligenceRecord) -> str:
-        return record.status_on(timezone.localdate()).replace("_", " ")
+        return record.status_on(firm_today()).replace("_", " ")
 
 
 class RateCardLineInline(admin.TabularInline):

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from lpo_tracker.clock import firm_today
 from lpo_tracker.fields import TIME_ZONE_CHOICES, TaskType
 
 
@@ -242,7 +243,7 @@ class ConflictDeclaration(models.Model):
     )
     party_name = models.CharField(max_length=250, db_index=True)
     relationship = models.CharField(max_length=250, help_text="e.g. former employer, client")
-    declared_on = models.DateField(default=timezone.localdate)
+    declared_on = models.DateField(default=firm_today)
 
     class Meta:
         ordering = ["vendor", "party_name"]

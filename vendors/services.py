@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lpo_tracker.audit.services import audit_record
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
 from lpo_tracker.uploads import check_upload
 from vendors.models import (
@@ -255,7 +256,7 @@ def conflict_declaration_add(
         raise RuleViolation("Name the party and the relationship.", code="invalid")
     declaration = ConflictDeclaration(
         vendor=vendor, declared_by=declared_by, party_name=party_name.strip(),
-        relationship=relationship.strip(), declared_on=declared_on or timezone.localdate(),
+        relationship=relationship.strip(), declared_on=declared_on or firm_today(),
     )
     validated(declaration)
     declaration.save()

@@ -21,9 +21,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import NotEligible, RuleViolation
 from lpo_tracker.fields import TaskType
 from lpo_tracker.uploads import UploadRejected, content_type_for
@@ -103,7 +103,7 @@ def vendor_list(request: HttpRequest) -> HttpResponse:
     the paginator's count and one page of vendors with their diligence flags."""
     form = VendorFilterForm(request.GET or None, countries=vendor_countries())
     filters = form.filters()
-    today = timezone.localdate()
+    today = firm_today()
     page = Paginator(vendors_matching(filters, day=today), VENDORS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -142,7 +142,7 @@ def vendor_create(request: HttpRequest) -> HttpResponse:
 def _render_detail(request: HttpRequest, vendor: Vendor, *,
                    status_form: VendorStatusForm | None = None, status: int = 200
                    ) -> HttpResponse:
-    today = timezone.localdate()
+    today = firm_today()
     can_change = may_manage_vendors(request.user)
     choices = next_statuses(vendor)
     context = {
@@ -264,7 +264,7 @@ def declaration_add(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_vendor_for(request.user, pk, write=True)
     members = VendorUser.objects.filter(vendor=vendor).select_related("user")
     form = DeclarationForm(request.POST if request.method == "POST" else None, members=members,
-                           initial={"declared_on": timezone.localdate()})
+                           initial={"declared_on": firm_today()})
     status = 200
     if request.method == "POST":
         status = 400
@@ -294,7 +294,7 @@ def declaration_add(request: HttpRequest, pk: int) -> HttpResponse:
 def rate_card_add(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_vendor_for(request.user, pk, write=True)
     form = RateCardForm(request.POST if request.method == "POST" else None,
-                        initial={"effective_from": timezone.localdate()})
+                        initial={"effective_from": firm_today()})
     status = 200
     if request.method == "POST":
         status = 400

@@ -8,24 +8,18 @@ templates never format a deadline in the server's zone by accident.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from lpo_tracker.clock import zone_named
+
 register = template.Library()
 
 # A deadline closer than this is "soon" (amber) rather than comfortably "ok" (green).
 SOON = dt.timedelta(hours=24)
-
-
-def _zone(tz_name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(tz_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def _plural(count: int, unit: str) -> str:
@@ -69,7 +63,7 @@ def deadline(value: dt.datetime | None, tz_name: str, running: bool = True) -> S
     the tooltip and the machine-readable UTC instant in `datetime`."""
     if value is None:
         return format_html('<span class="muted">{}</span>', "No deadline")
-    local = timezone.localtime(value, _zone(tz_name))
+    local = timezone.localtime(value, zone_named(tz_name))
     stamp = format_html(
         '<time datetime="{}" title="{}">{} {}</time>',
         value.astimezone(dt.UTC).isoformat(timespec="minutes").replace("+00:00", "Z"),
@@ -91,4 +85,4 @@ def deadline(value: dt.datetime | None, tz_name: str, running: bool = True) -> S
 @register.filter
 def zone_abbreviation(tz_name: str) -> str:
     """The zone's abbreviation right now (EST/EDT, IST, …), for headings and help text."""
-    return timezone.localtime(timezone.now(), _zone(tz_name)).tzname() or tz_name
+    return timezone.localtime(timezone.now(), zone_named(tz_name)).tzname() or tz_name

@@ -28,9 +28,9 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import NotEligible, RuleViolation
 from matters.models import (
     AWAITING_REVIEW_STATES,
@@ -195,7 +195,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
     search on a matter engaging the vendor compares the matter's parties with them)."""
     membership = portal_membership(request)
     form = DeclarationForm(request.POST if request.method == "POST" else None,
-                           initial={"declared_on": timezone.localdate()})
+                           initial={"declared_on": firm_today()})
     if request.method == "POST" and form.is_valid():
         try:
             conflict_declaration_add(

@@ -35,7 +35,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -49,6 +48,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from lpo_tracker.clock import firm_today, local_text
 from matters.models import (
     AWAITING_REVIEW_STATES,
     WITH_VENDOR_STATES,
@@ -179,18 +179,6 @@ class SweepResult:
 def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def zone_or_utc(name: str) -> dt.tzinfo:
-    """The named zone; UTC for a name the zone database does not know (free-text settings)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
-def _local(instant: dt.datetime, zone: str) -> str:
-    return instant.astimezone(zone_or_utc(zone)).strftime("%a %d %b %Y %H:%M %Z")
 
 
 def _stamp(deadline: dt.datetime) -> str:
@@ -395,9 +383,9 @@ def _task_context(row: dict[str, Any], deadline: dt.datetime | None) -> dict[str
     }
     if deadline is not None:
         context.update(
-            deadline_local=_local(deadline, row["matter__time_zone"]),
-            deadline_utc=_local(deadline, "UTC"),
-            deadline_vendor=(_local(deadline, row["engagement__vendor__time_zone"])
+            deadline_local=local_text(deadline, row["matter__time_zone"]),
+            deadline_utc=local_text(deadline, "UTC"),
+            deadline_vendor=(local_text(deadline, row["engagement__vendor__time_zone"])
                              if row["engagement__vendor__time_zone"] else ""),
             vendor_time_zone=row["engagement__vendor__time_zone"] or "",
         )
@@ -600,12 +588,11 @@ def reminders_plan(*, now: dt.datetime) -> list[PlannedReminder]:
     policies = PolicySet.load()
     audience = _Audience()
     widest = clock.widest(policies)
-    firm_today = now.astimezone(zone_or_utc(str(settings.FIRM_TIME_ZONE))).date()
     return [
         *_plan_review_waiting(Task.objects.all(), audience),
         *_plan_review_deadlines(clock, policies, audience, widest),
         *_plan_task_deadlines(clock, policies, audience, widest),
-        *_plan_diligence(firm_today),
+        *_plan_diligence(firm_today(now)),
     ]
 
 

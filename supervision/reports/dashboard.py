@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
+from lpo_tracker.clock import firm_today, firm_zone
 from matters.models import (
     AWAITING_REVIEW_STATES,
     OPEN_STATES,
@@ -78,7 +77,7 @@ class Dashboard:
     lapsed_vendor_tasks: list[Task]
 
 
-def _week_start(moment: dt.datetime, zone: ZoneInfo) -> dt.date:
+def _week_start(moment: dt.datetime, zone: dt.tzinfo) -> dt.date:
     local = moment.astimezone(zone).date()
     return local - dt.timedelta(days=local.weekday())
 
@@ -93,7 +92,7 @@ def sla_compliance_by_week(
     A task counts in the week of its latest delivery (`Task.submitted_at`); it was on time
     when that delivery came no later than `sla_due_at`.
     """
-    zone = ZoneInfo(str(settings.FIRM_TIME_ZONE))
+    zone = firm_zone()
     this_week = _week_start(now, zone)
     first_week = this_week - dt.timedelta(weeks=weeks - 1)
     since = dt.datetime.combine(first_week, dt.time(0), tzinfo=zone)
@@ -167,7 +166,7 @@ def dashboard_for(user: AnyUser, *, now: dt.datetime) -> Dashboard:
         review_ages=ages,
         lapsed_vendor_tasks=list(
             visible.filter(status__in=OPEN_STATES)
-            .filter(engagement__vendor__in=vendors_lapsed_on(now.date()).values("pk"))
+            .filter(engagement__vendor__in=vendors_lapsed_on(firm_today(now)).values("pk"))
             .order_by("sla_due_at", "pk")[:DASHBOARD_LIST_LIMIT]
         ),
     )

@@ -29,12 +29,11 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from lpo_tracker.clock import firm_zone
 from matters.costs import price_task, rate_lines
 from matters.models import Task
 from supervision.models import Review, ReviewDecision, SignOff, Submission
@@ -58,8 +57,8 @@ class Period:
     last_day: dt.date
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(str(settings.FIRM_TIME_ZONE))
+    def zone(self) -> dt.tzinfo:
+        return firm_zone()
 
     @property
     def start(self) -> dt.datetime:

@@ -8,23 +8,20 @@ vendor users, the login page for anonymous users), as for the vendor pages.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from lpo_tracker.audit.selectors import spreadsheet_safe
+from lpo_tracker.clock import firm_today
 from supervision.reports.scorecards import COLUMNS, Period, export_rows, scorecards_for
 from vendors.selectors import require_vendor_manager
 
@@ -44,13 +41,9 @@ class PeriodForm(forms.Form):
         return cleaned
 
 
-def _firm_today() -> dt.date:
-    return timezone.localdate(timezone.now(), ZoneInfo(str(settings.FIRM_TIME_ZONE)))
-
-
 def _period(request: HttpRequest) -> tuple[PeriodForm, Period]:
     """The period asked for, or the last full quarter (also when the form is invalid)."""
-    default = Period.last_full_quarter(_firm_today())
+    default = Period.last_full_quarter(firm_today())
     if "start" not in request.GET and "end" not in request.GET:
         form = PeriodForm(initial={"start": default.first_day, "end": default.last_day})
         return form, default
@@ -73,7 +66,7 @@ def scorecards(request: HttpRequest) -> HttpResponse:
         "period": period,
         "cards": cards,
         "query": query,
-        "quarters": Period.last_full_quarter(_firm_today()).previous_quarters(
+        "quarters": Period.last_full_quarter(firm_today()).previous_quarters(
             QUARTER_SHORTCUTS),
     }, status=status)
 

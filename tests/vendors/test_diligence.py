@@ -6,6 +6,8 @@ reminder engine, `supervision.reminders`)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -13,6 +15,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import RuleViolation
 from matters.models import Task, TaskStatus
 from matters.services import task_assign
@@ -121,6 +124,36 @@ def test_assignment_works_on_the_last_valid_day_and_is_blocked_the_day_after(cas
           pytest.raises(RuleViolation, match="non-disclosure agreement")):
         task_assign(actor=cast.staff_on, task=second, engagement=cast.engagement_a)
     assert Task.objects.get(pk=second.pk).status == TaskStatus.DRAFT
+
+
+def test_at_half_past_eleven_in_new_york_on_the_expiry_day_gate_reminder_and_page_agree(
+        cast: Cast, settings: Any) -> None:
+    """23:30 in New York on the NDA's last day is already the next day in UTC. The firm's day
+    (lpo_tracker.clock.firm_today) decides everywhere: the assignment gate lets the work go,
+    the reminder says the NDA expires today, and the vendor page shows it as expiring."""
+    settings.FIRM_TIME_ZONE = "America/New_York"
+    nda = _cast_nda(cast)
+    vendor = cast.engagement_a.vendor
+    vendor.manager = vendor_manager()
+    vendor.save(update_fields=["manager"])
+    late = dt.datetime.combine(EXPIRY, dt.time(23, 30), tzinfo=ZoneInfo("America/New_York"))
+    assert late.astimezone(dt.UTC).date() == EXPIRY + dt.timedelta(days=1)
+    with time_machine.travel(late, tick=False):
+        assert firm_today() == EXPIRY
+        assert vendor_assignment_blockers(vendor, day=firm_today()) == []
+        assigned = task_assign(actor=cast.staff_on, task=cast.task, engagement=cast.engagement_a)
+        assert assigned.status == TaskStatus.ASSIGNED
+        reminders_sweep(now=late)
+        client = Client()
+        client.force_login(vendor_manager("reader"))
+        page = client.get(reverse("vendors:vendor_detail", args=[vendor.pk]))
+    reminder = ReminderRecord.objects.get(kind=ReminderKind.DILIGENCE_EXPIRING, object_id=nda.pk)
+    assert reminder.threshold == "1d"
+    [message] = [m for m in mail.outbox if "Non-disclosure agreement" in m.subject]
+    assert f"expires on {EXPIRY:%d %b %Y}, today." in message.body
+    assert page.status_code == 200
+    [row] = [row for row in page.context["page"].diligence if row.record.pk == nda.pk]
+    assert row.status == DiligenceStatus.EXPIRING
 
 
 def test_a_lapse_flags_the_vendors_open_tasks(cast: Cast) -> None:
