@@ -25,12 +25,12 @@ from matters.costs import EngagementCosts, engagements_costs
 from matters.models import Engagement, EngagementStatus
 from supervision.models import ReminderKind
 from supervision.reminders import (
+    Audience,
     Delivery,
     PlannedReminder,
     SweepResult,
-    _Audience,
-    _one_line,
-    _recorded_ids,
+    one_line,
+    recorded_ids,
     reminders_deliver,
     reminders_record,
 )
@@ -76,7 +76,7 @@ def _planned(engagement: Engagement, costs: EngagementCosts, threshold: str,
         object_id=engagement.pk,
         threshold=threshold,
         recipient_ids=tuple(sorted(set(recipients))),
-        subject=_one_line(f"{engagement.vendor.name} on {matter.number} has {verb} "
+        subject=one_line(f"{engagement.vendor.name} on {matter.number} has {verb} "
                           f"({costs.percent_of_cap}%)"),
         body=render_to_string("reports/budget_threshold.txt", context).strip(),
         url=reverse("engagements:detail", args=[engagement.pk]),
@@ -102,11 +102,11 @@ def budget_plan(*, now: dt.datetime) -> list[PlannedReminder]:
         if threshold is not None:
             key = (ENGAGEMENT_OBJECT, engagement.pk, ReminderKind.BUDGET_THRESHOLD, threshold)
             due[key] = engagement
-    recorded = _recorded_ids(due)
+    recorded = recorded_ids(due)
     fresh = {key: engagement for key, engagement in due.items() if key not in recorded}
     if not fresh:
         return []
-    audience = _Audience()
+    audience = Audience()
     teams = audience.teams(engagement.matter_id for engagement in fresh.values())
     active = audience.active(engagement.matter.responsible_attorney_id
                              for engagement in fresh.values())

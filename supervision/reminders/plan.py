@@ -1,0 +1,34 @@
+"""Step 1, plan (read only): every planner's reminders due at `now`, minus those recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from lpo_tracker.clock import firm_today
+from matters.models import (
+    Task,
+)
+from supervision.reminders.base import (
+    Audience,
+    Clock,
+    PlannedReminder,
+)
+from supervision.reminders.plan_diligence import plan_diligence
+from supervision.reminders.plan_reviews import plan_review_deadlines, plan_review_waiting
+from supervision.reminders.plan_tasks import plan_task_deadlines
+from supervision.sla import PolicySet
+
+
+def reminders_plan(*, now: dt.datetime) -> list[PlannedReminder]:
+    """Everything that should go out at `now` and has not been recorded. Reads only."""
+    clock = Clock(now)
+    policies = PolicySet.load()
+    audience = Audience()
+    widest = clock.widest(policies)
+    return [
+        *plan_review_waiting(Task.objects.all(), audience),
+        *plan_review_deadlines(clock, policies, audience, widest),
+        *plan_task_deadlines(clock, policies, audience, widest),
+        *plan_diligence(firm_today(now)),
+    ]
