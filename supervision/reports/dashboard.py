@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
 from lpo_tracker.clock import firm_today, firm_zone
@@ -23,9 +23,9 @@ from matters.models import (
     Matter,
     MatterStatus,
     Task,
-    TaskStatus,
 )
 from matters.selectors import matters_visible_to, task_count, tasks_visible_to
+from supervision.reports.delivery import ON_TIME, deliveries
 from supervision.selectors import review_queue_for
 from vendors.selectors import vendors_lapsed_on
 
@@ -86,26 +86,18 @@ def sla_compliance_by_week(
     tasks: QuerySet[Task], *, now: dt.datetime, weeks: int = SLA_CHART_WEEKS
 ) -> list[WeekCompliance]:
     """Per week (Monday to Sunday in the firm's zone) of the last `weeks`: how many of `tasks`
-    (the user's visible tasks) the vendor delivered and how many of them by the SLA deadline
-    (one query).
-
-    A task counts in the week of its latest delivery (`Task.submitted_at`); it was on time
-    when that delivery came no later than `sla_due_at`.
-    """
+    (the user's visible tasks) were delivered and how many on time, as
+    `supervision.reports.delivery` defines both (one query)."""
     zone = firm_zone()
     this_week = _week_start(now, zone)
     first_week = this_week - dt.timedelta(weeks=weeks - 1)
     since = dt.datetime.combine(first_week, dt.time(0), tzinfo=zone)
     rows = (
-        tasks.filter(submitted_at__gte=since, submitted_at__lte=now, sla_due_at__isnull=False)
-        .exclude(status=TaskStatus.CANCELLED)
+        deliveries(since=since, until=now + dt.timedelta(microseconds=1), tasks=tasks)
         .annotate(week=TruncWeek("submitted_at", tzinfo=zone))
         .order_by()
         .values("week")
-        .annotate(
-            delivered=Count("pk"),
-            on_time=Count("pk", filter=Q(submitted_at__lte=F("sla_due_at"))),
-        )
+        .annotate(delivered=Count("pk"), on_time=Count("pk", filter=ON_TIME))
     )
     by_week = {row["week"].astimezone(zone).date(): row for row in rows}
     result = []

@@ -5,8 +5,9 @@ A period is a range of whole days in the firm's time zone, both days included; i
 queried as the half-open range [first day 00:00, day after the last 00:00). A task belongs
 to the vendor of its engagement. The figures:
 
-- **On-time delivery %**: of the tasks whose first version (v1) was submitted in the
-  period, the share submitted no later than the task's SLA deadline (`sla_due_at`).
+- **On-time delivery %**: of the tasks delivered in the period, the share delivered on time
+  (both as `supervision.reports.delivery` defines them: the first version against
+  `sla_due_at`).
 - **First-pass approval %**: of the tasks first signed off in the period, the share whose
   first sign-off approved version 1 with no change requested before it.
 - **Average rounds of changes requested**: the "changes requested" decisions made in the
@@ -30,13 +31,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from lpo_tracker.clock import firm_zone
 from matters.costs import price_task, rate_lines
 from matters.models import Task
-from supervision.models import Review, ReviewDecision, SignOff, Submission
+from supervision.models import Review, ReviewDecision, SignOff
+from supervision.reports.delivery import ON_TIME, deliveries
 from vendors.models import Vendor
 
 MIXED = "mixed"
@@ -161,13 +163,10 @@ class Scorecard:
 def _count_delivered(cards: dict[int, Scorecard], period: Period) -> None:
     """Query 2: first versions submitted in the period, and how many were on time."""
     rows = (
-        Submission.objects.filter(version=1, submitted_at__gte=period.start,
-                                  submitted_at__lt=period.end,
-                                  task__engagement__isnull=False)
+        deliveries(since=period.start, until=period.end)
         .order_by()
         .values("task__engagement__vendor_id")
-        .annotate(total=Count("pk"),
-                  on_time=Count("pk", filter=Q(submitted_at__lte=F("task__sla_due_at"))))
+        .annotate(total=Count("pk"), on_time=Count("pk", filter=ON_TIME))
     )
     for row in rows:
         card = cards.get(row["task__engagement__vendor_id"])
