@@ -14,7 +14,7 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir uv==0.13.8 \
     && uv pip install --system --no-cache -r requirements.lock
 
-# Only the project's own code (the layout is fixed by DESIGN.md): no .venv, var/ or tests.
+# Only the project's own code (the layout in docs/architecture.md): no .venv, var/ or tests.
 COPY manage.py pyproject.toml ./
 COPY lpo_tracker/ lpo_tracker/
 COPY vendors/ vendors/

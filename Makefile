@@ -19,7 +19,7 @@ TEST_REDIS_URL := redis://127.0.0.1:6379/0
 # test database. Override with `make test PYTEST_WORKERS=4`.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
-# The project's own code (DESIGN.md's layout); mypy ignores .gitignore, so not `mypy .`.
+# The project's own code (docs/architecture.md's layout); mypy ignores .gitignore, so not `mypy .`.
 MYPY_TARGETS := manage.py lpo_tracker vendors matters supervision tests $(wildcard bench)
 
 .PHONY: help venv run test lint check

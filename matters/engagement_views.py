@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -25,7 +24,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lpo_tracker.audit.models import AuditEvent
-from lpo_tracker.audit.services import audit_record
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import NotEligible, RuleViolation
 from lpo_tracker.uploads import EVIDENCE_TYPES, UploadRejected, check_upload, content_type_for
@@ -35,7 +33,7 @@ from matters.costs import engagement_costs, engagements_costs
 from matters.forms import ConflictCheckForm, ConsentForm
 from matters.models import OPEN_STATES, Engagement, Matter, Task
 from matters.selectors import CHANGE, VIEW, get_matter_for, matters_with_perm, user_has_matter_perm
-from vendors.access import staff_view
+from vendors.access import signed_in_user, staff_view
 from vendors.models import RateCard, Vendor, VendorStatus
 from vendors.selectors import vendors_lapsed_on
 
@@ -287,17 +285,11 @@ def engagement_consent(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                recorded = services.engagement_record_consent(
-                    actor=request.user,  # type: ignore[arg-type]
-                    engagement=engagement, given_by=data["given_by"],
-                    given_on=data["given_on"], scope=data["scope"],
-                )
-                if data.get("evidence"):
-                    services.engagement_consent_evidence_add(
-                        actor=request.user,  # type: ignore[arg-type]
-                        engagement=recorded, upload=data["evidence"],
-                    )
+            services.engagement_consent_record_with_evidence(
+                actor=signed_in_user(request), engagement=engagement,
+                given_by=data["given_by"], given_on=data["given_on"], scope=data["scope"],
+                evidence=data.get("evidence") or None,
+            )
         except RuleViolation as exc:
             form.add_error("evidence" if isinstance(exc, UploadRejected) else None, exc.message)
         else:
@@ -317,11 +309,8 @@ def consent_evidence(request: HttpRequest, pk: int) -> FileResponse:
     event = _evidence_event(engagement)
     name = (event.after or {}).get("name") if event else None
     name = name or f"client-consent-{engagement.matter.number}"
-    with transaction.atomic():
-        handle = engagement.consent_evidence.open("rb")
-        audit_record(actor=request.user, action="engagement.consent_evidence_downloaded",
-                     obj=engagement, matter_id=engagement.matter_id,
-                     after={"consent_evidence": engagement.consent_evidence.name})
+    handle = services.engagement_consent_evidence_open(actor=signed_in_user(request),
+                                                       engagement=engagement)
     response = FileResponse(handle, as_attachment=True, filename=name,
                             content_type=content_type_for(name))
     response["X-Content-Type-Options"] = "nosniff"

@@ -348,21 +348,31 @@ AWAITING_REVIEW_STATES = (S.SUBMITTED, S.IN_REVIEW)
 SIGNED_STATES = (S.APPROVED, S.DELIVERED)
 
 
+def sla_overdue_q(now: dt.datetime) -> Q:
+    """With the vendor past its SLA deadline."""
+    return Q(status__in=WITH_VENDOR_STATES, sla_due_at__lt=now)
+
+
+def review_overdue_q(now: dt.datetime) -> Q:
+    """Awaiting review past its review window."""
+    return Q(status__in=AWAITING_REVIEW_STATES, review_due_at__lt=now)
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """Overdue: with the vendor past its SLA deadline, or awaiting review past its review
+    window. The one definition; lists and counts filter or annotate with it."""
+    return sla_overdue_q(now) | review_overdue_q(now)
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def open(self) -> TaskQuerySet:
         return self.filter(status__in=OPEN_STATES)
 
-    def awaiting_review(self) -> TaskQuerySet:
-        return self.filter(status__in=AWAITING_REVIEW_STATES)
-
     def sla_overdue(self, *, now: dt.datetime) -> TaskQuerySet:
-        return self.filter(status__in=WITH_VENDOR_STATES, sla_due_at__lt=now)
-
-    def sla_due_before(self, *, moment: dt.datetime) -> TaskQuerySet:
-        return self.filter(status__in=WITH_VENDOR_STATES, sla_due_at__lte=moment)
+        return self.filter(sla_overdue_q(now))
 
     def review_overdue(self, *, now: dt.datetime) -> TaskQuerySet:
-        return self.filter(status__in=AWAITING_REVIEW_STATES, review_due_at__lt=now)
+        return self.filter(review_overdue_q(now))
 
 
 class Task(models.Model):
@@ -478,10 +488,6 @@ class Task(models.Model):
         super().refresh_from_db(*args, **kwargs)
         if "status" in self.__dict__:
             self._loaded_status = self.status
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATES
 
 
 class DueDateKind(models.TextChoices):

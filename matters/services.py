@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
@@ -438,6 +438,50 @@ def engagement_consent_evidence_add(
             engagement.consent_evidence.storage.delete(stored_name)
         raise
     return locked
+
+
+def engagement_consent_record_with_evidence(
+    *, actor: User, engagement: Engagement, given_by: str, given_on: dt.date, scope: str,
+    evidence: UploadedFile | None = None,
+) -> Engagement:
+    """Record the client's consent and, in the same transaction, its evidence file (the
+    consent form of the engagement page): both or neither."""
+    with transaction.atomic():
+        recorded = engagement_record_consent(actor=actor, engagement=engagement,
+                                             given_by=given_by, given_on=given_on, scope=scope)
+        if evidence is not None:
+            recorded = engagement_consent_evidence_add(actor=actor, engagement=recorded,
+                                                       upload=evidence)
+    return recorded
+
+
+@transaction.atomic
+def engagement_consent_evidence_open(*, actor: User, engagement: Engagement) -> IO[bytes]:
+    """Open the consent evidence for a firm user who may see the matter; the download is
+    audited in the same transaction."""
+    _require_matter_perm(actor, engagement.matter, VIEW, "read client consent evidence")
+    if is_vendor_user(actor):
+        raise NotEligible("Vendor users never read client consent.", code="vendor_user")
+    handle = engagement.consent_evidence.open("rb")
+    audit_record(actor=actor, action="engagement.consent_evidence_downloaded",
+                 obj=engagement, matter_id=engagement.matter_id,
+                 after={"consent_evidence": engagement.consent_evidence.name})
+    return handle
+
+
+@transaction.atomic
+def matter_audit_export_record(
+    *, actor: User, matter: Matter, first_day: dt.date, last_day: dt.date, events: int
+) -> None:
+    """Record that `actor` exported the matter's audit trail for [first_day, last_day] (the
+    matter's zone), in its own short transaction before the file is written."""
+    if not (user_has_matter_perm(actor, matter, CHANGE)
+            or user_has_matter_perm(actor, matter, SUPERVISE)):
+        raise NotEligible("Exporting the audit trail needs edit or supervision rights.",
+                          code="forbidden")
+    audit_record(actor=actor, action="audit.exported", obj=matter, matter_id=matter.pk,
+                 after={"start": first_day.isoformat(), "end": last_day.isoformat(),
+                        "time_zone": matter.time_zone, "events": events})
 
 
 # --- Tasks --------------------------------------------------------------------------------

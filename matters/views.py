@@ -18,7 +18,6 @@ from typing import IO, Any, cast
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -30,7 +29,6 @@ from django_htmx.middleware import HtmxDetails
 
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.selectors import events_for_matter, write_events_csv
-from lpo_tracker.audit.services import audit_record
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import RuleViolation
 from matters import services
@@ -59,6 +57,7 @@ from matters.models import (
     MatterRole,
     Task,
     TaskStatus,
+    overdue_q,
 )
 from matters.selectors import (
     CHANGE,
@@ -148,14 +147,11 @@ def annotate_task_counts(matters: QuerySet[Matter], *, now: dt.datetime) -> Quer
 
     Overdue = with the vendor past its SLA, or awaiting review past its review window.
     """
-    overdue = Q(status__in=WITH_VENDOR_STATES, sla_due_at__lt=now) | Q(
-        status__in=AWAITING_REVIEW_STATES, review_due_at__lt=now
-    )
     # Correlated subqueries, not Count() over a join: counted for the page's rows only.
     return matters.annotate(
         open_task_count=task_count(Q(status__in=OPEN_STATES)),
         draft_task_count=task_count(Q(status=TaskStatus.DRAFT)),
-        overdue_task_count=task_count(overdue),
+        overdue_task_count=task_count(overdue_q(now)),
     ).order_by("-opened_on", "-number")
 
 
@@ -382,19 +378,10 @@ def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_change:
         # Who is screened, and why, is for the matter's managers only (as on the matter page).
         events = events.exclude(action__startswith="wall.")
-    with transaction.atomic():
-        audit_record(
-            actor=signed_in_user(request),
-            action="audit.exported",
-            obj=matter,
-            matter_id=matter.pk,
-            after={
-                "start": form.cleaned_data["start"].isoformat(),
-                "end": form.cleaned_data["end"].isoformat(),
-                "time_zone": matter.time_zone,
-                "events": events.count(),
-            },
-        )
+    services.matter_audit_export_record(
+        actor=signed_in_user(request), matter=matter, first_day=form.cleaned_data["start"],
+        last_day=form.cleaned_data["end"], events=events.count(),
+    )
     filename = (f"audit-{matter.number}-{form.cleaned_data['start']:%Y%m%d}-"
                 f"{form.cleaned_data['end']:%Y%m%d}.csv")
     response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -82,13 +82,6 @@ class BarAdmission(models.Model):
     def __str__(self) -> str:
         return f"{self.jurisdiction} #{self.number} ({self.get_status_display()})"
 
-    def is_active_on(self, day: dt.date) -> bool:
-        return (
-            self.status == BarStatus.ACTIVE
-            and self.admitted_on <= day
-            and (self.expires_on is None or self.expires_on >= day)
-        )
-
 
 def submission_upload_to(instance: Submission, filename: str) -> str:
     # Random, non-guessable path under private storage; never derived from user input.

@@ -119,12 +119,12 @@ class VendorDiligence:
     """A vendor's diligence as a whole, for the list and its filter."""
 
     CURRENT = "current"  # NDA and security certification valid, nothing required expiring
-    EXPIRING = "expiring"  # still current, but a required record expires within 30 days
+    EXPIRING = "expiring"  # still current, but a required record expires soon
     LAPSED = "lapsed"  # no valid NDA or no valid security certification: blocks new work
 
     CHOICES = [
         (CURRENT, "Current"),
-        (EXPIRING, "Expiring within 30 days"),
+        (EXPIRING, f"Expiring within {EXPIRING_WITHIN_DAYS} days"),
         (LAPSED, "Lapsed (blocks new work)"),
     ]
     PILLS = {CURRENT: "ok", EXPIRING: "warn", LAPSED: "bad"}
@@ -137,24 +137,31 @@ def _valid_exists(day: dt.date, kinds: tuple[str, ...]) -> Exists:
     )
 
 
+def required_records_valid(day: dt.date) -> dict[str, Exists]:
+    """The records new work requires, valid on `day`, as subqueries on a vendor: `nda_valid`
+    (an NDA) and `certification_valid` (a SOC 2 Type II report or an ISO/IEC 27001
+    certificate). With the approved status this is "vetted on this day": the assignment gate
+    (`vendor_assignment_blockers`), the lapse flags and the vendor list all read it."""
+    return {
+        "nda_valid": _valid_exists(day, (DiligenceKind.NDA,)),
+        "certification_valid": _valid_exists(day, tuple(SECURITY_CERTIFICATIONS)),
+    }
+
+
 def with_diligence_flags(vendors: QuerySet[Vendor], *, day: dt.date) -> QuerySet[Vendor]:
     """Annotate what gates new work, as subqueries of the same query:
 
-    - `nda_valid`, `certification_valid`: the records `vendor_assignment_blockers` requires,
-      valid on `day`;
-    - `nda_lasts`, `certification_lasts`: one of them is still valid after the 30-day
-      expiring window (a renewal already recorded counts), so nothing required is about to
-      lapse.
+    - `nda_valid`, `certification_valid`: `required_records_valid(day)`;
+    - `nda_lasts`, `certification_lasts`: one of them is still valid after the expiring
+      window (a renewal already recorded counts), so nothing required is about to lapse.
     """
-    # Covered beyond the expiring window: still valid on the 31st day from now.
+    # Covered beyond the expiring window: still valid on the day after it.
     horizon = day + dt.timedelta(days=EXPIRING_WITHIN_DAYS + 1)
-    nda = (DiligenceKind.NDA,)
-    certifications = tuple(SECURITY_CERTIFICATIONS)
+    lasting = required_records_valid(horizon)
     return vendors.annotate(
-        nda_valid=_valid_exists(day, nda),
-        certification_valid=_valid_exists(day, certifications),
-        nda_lasts=_valid_exists(horizon, nda),
-        certification_lasts=_valid_exists(horizon, certifications),
+        **required_records_valid(day),
+        nda_lasts=lasting["nda_valid"],
+        certification_lasts=lasting["certification_valid"],
     )
 
 
@@ -167,17 +174,12 @@ def vendor_diligence_state(vendor: Vendor) -> str:
     return VendorDiligence.CURRENT
 
 
-def _lapsed_q(day: dt.date) -> Q:
-    return ~Q(_valid_exists(day, (DiligenceKind.NDA,))) | ~Q(
-        _valid_exists(day, tuple(SECURITY_CERTIFICATIONS))
-    )
-
-
 def vendors_lapsed_on(day: dt.date) -> QuerySet[Vendor]:
     """Vendors whose required due diligence (an NDA, and a SOC 2 Type II report or ISO/IEC
     27001 certificate) is not valid on `day`: they cannot receive new work, and their open
     tasks deserve a flag. Usable as a subquery: `tasks.filter(engagement__vendor__in=…)`."""
-    return Vendor.objects.filter(_lapsed_q(day))
+    valid = required_records_valid(day)
+    return Vendor.objects.exclude(Q(valid["nda_valid"]) & Q(valid["certification_valid"]))
 
 
 def filter_by_diligence(vendors: QuerySet[Vendor], state: str, *, day: dt.date

@@ -16,7 +16,6 @@ from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
 from lpo_tracker.uploads import check_upload
 from vendors.models import (
-    SECURITY_CERTIFICATIONS,
     VENDOR_TRANSITIONS,
     ConflictDeclaration,
     DiligenceKind,
@@ -34,6 +33,7 @@ from vendors.selectors import (
     AnyUser,
     is_vendor_user,
     may_manage_vendors,
+    required_records_valid,
     vendor_of,
 )
 
@@ -48,14 +48,10 @@ def vendor_assignment_blockers(vendor: Vendor, *, day: dt.date) -> list[str]:
     blockers: list[str] = []
     if vendor.status != VendorStatus.APPROVED:
         blockers.append(f"{vendor} is {vendor.get_status_display().lower()}, not approved.")
-    valid_kinds = set(
-        DueDiligenceRecord.objects.filter(vendor=vendor)
-        .valid_on(day)
-        .values_list("kind", flat=True)
-    )
-    if DiligenceKind.NDA not in valid_kinds:
+    valid = Vendor.objects.filter(pk=vendor.pk).annotate(**required_records_valid(day)).get()
+    if not valid.nda_valid:  # type: ignore[attr-defined]
         blockers.append(f"{vendor} has no non-disclosure agreement valid on {day:%d %b %Y}.")
-    if not valid_kinds.intersection(SECURITY_CERTIFICATIONS):
+    if not valid.certification_valid:  # type: ignore[attr-defined]
         blockers.append(
             f"{vendor} has no SOC 2 Type II report or ISO/IEC 27001 certificate valid on "
             f"{day:%d %b %Y}."

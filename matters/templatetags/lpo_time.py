@@ -1,7 +1,7 @@
 """Deadlines shown the way people read them: in the matter's time zone, with the zone named,
 and with a relative clock ("overdue by 2 days", "due in 5 hours").
 
-Stored instants are UTC (DESIGN.md, invariant 5); every conversion for display happens here so
+Stored instants are UTC (docs/architecture.md); every conversion for display happens here so
 templates never format a deadline in the server's zone by accident.
 """
 

@@ -36,13 +36,15 @@ from supervision.models import (
 )
 from supervision.sla import BusinessCalendar, PolicySet
 from vendors.models import VendorUser
+from vendors.selectors import EXPIRING_WITHIN_DAYS
 
 logger = logging.getLogger(__name__)
 
 TASK_OBJECT = "matters.task"
 DILIGENCE_OBJECT = "vendors.duediligencerecord"
 # Days before expiry, closest first: a record found at 5 days left gets the "7d" notice only.
-DILIGENCE_THRESHOLDS = ((1, "1d"), (7, "7d"), (30, "30d"))
+# The widest is the "expiring" horizon of the vendor pages (vendors.selectors).
+DILIGENCE_THRESHOLDS = ((1, "1d"), (7, "7d"), (EXPIRING_WITHIN_DAYS, f"{EXPIRING_WITHIN_DAYS}d"))
 RECORD_BATCH = 1000
 DELIVERY_CHUNK = 500
 ID_CHUNK = 2000

@@ -4,6 +4,7 @@ missing, and a refused assignment leaves the draft as it was."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
@@ -244,7 +245,9 @@ def test_successful_assignment_is_audited(cast: Cast) -> None:
 
 
 def test_nda_valid_through_its_expiry_day_and_refused_the_day_after(cast: Cast) -> None:
-    """An NDA expiring on 30 Nov covers work assigned on 30 Nov, not on 1 Dec."""
+    """An NDA expiring on 30 Nov covers work assigned on 30 Nov, not on 1 Dec: days of the
+    firm's calendar (FIRM_TIME_ZONE, New York in the tests), not of UTC."""
+    new_york = ZoneInfo("America/New_York")
     expiry = dt.date(2026, 11, 30)
     DueDiligenceRecord.objects.filter(
         vendor=cast.engagement_a.vendor, kind=DiligenceKind.NDA
@@ -254,10 +257,10 @@ def test_nda_valid_through_its_expiry_day_and_refused_the_day_after(cast: Cast) 
     ).update(valid_from=dt.date(2025, 1, 1), expires_on=dt.date(2027, 12, 31))
     second = cast.new_task(title="Second batch")
 
-    with time_machine.travel(dt.datetime(2026, 11, 30, 23, 59, tzinfo=dt.UTC), tick=False):
+    with time_machine.travel(dt.datetime(2026, 11, 30, 23, 59, tzinfo=new_york), tick=False):
         assigned = task_assign(actor=cast.staff_on, task=cast.task,
                                engagement=cast.engagement_a)
-    with time_machine.travel(dt.datetime(2026, 12, 1, 0, 1, tzinfo=dt.UTC), tick=False), \
+    with time_machine.travel(dt.datetime(2026, 12, 1, 0, 1, tzinfo=new_york), tick=False), \
             pytest.raises(RuleViolation) as refusal:
         task_assign(actor=cast.staff_on, task=second, engagement=cast.engagement_a)
 

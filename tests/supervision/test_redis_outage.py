@@ -3,7 +3,7 @@
 """Redis goes down while work is submitted, then comes back.
 
 The test owns its Redis server (a `redis-server` child on a free port), so it can stop and
-restart it without touching the shared one. The promise (ISSUE 4, DESIGN invariant 4): the
+restart it without touching the shared one. The promise (reminders come from durable state): the
 submission succeeds and nobody sees an error; the "review waiting" message is lost with the
 broker, but the database remembers the waiting review, and once Redis is back the sweep sends
 the reminder exactly once, even if the original message turns up late as well.

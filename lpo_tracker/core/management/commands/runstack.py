@@ -68,7 +68,7 @@ def demo_logins() -> list[tuple[str, str, str]]:
     """(username, password, role) of the demo users, from whichever app provides seed_demo.
 
     Looked up through the command registry rather than imported, because the project package
-    must not import the apps (see DESIGN.md) and seed_demo may not exist yet.
+    must not import the apps (docs/architecture.md) and seed_demo may not exist yet.
     """
     app_name = get_commands().get("seed_demo")
     if not app_name or app_name == "django.core":
