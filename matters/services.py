@@ -525,6 +525,11 @@ def task_create(
     **fields: Any,
 ) -> Task:
     _require_matter_perm(actor, matter, CHANGE, "create tasks")
+    if matter.status != MatterStatus.OPEN:  # as engagement_blockers says for assignment
+        raise RuleViolation(
+            f"Matter {matter.number} is {matter.get_status_display().lower()}.",
+            code="matter_not_open",
+        )
     task = Task(matter=matter, title=title, task_type=task_type, created_by=actor, **fields)
     validated(task, exclude=["engagement"])
     task.save()

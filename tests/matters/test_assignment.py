@@ -4,9 +4,9 @@ missing, and a refused assignment leaves the draft as it was."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine

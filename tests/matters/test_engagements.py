@@ -177,7 +177,8 @@ def test_no_consent_needed_where_the_matter_does_not_require_it(cast: Cast) -> N
     engagement = engagement_record_conflict_check(
         actor=cast.staff_on, engagement=_new_engagement(cast),
         result=ConflictCheckStatus.CLEARED)
-    task_assign(actor=cast.staff_on, task=cast.task, engagement=engagement)
+    assigned = task_assign(actor=cast.staff_on, task=cast.task, engagement=engagement)
+    assert (assigned.status, assigned.engagement_id) == (TaskStatus.ASSIGNED, engagement.pk)
 
 
 def test_the_gates_hold_over_http_too(cast: Cast) -> None:

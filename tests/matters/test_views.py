@@ -22,8 +22,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
-from lpo_tracker.errors import RuleViolation
-from matters.models import ConflictCheckStatus, Engagement, Matter, MatterRole, Task, TaskStatus
+from matters.models import (
+    ConflictCheckStatus,
+    Engagement,
+    Matter,
+    MatterRole,
+    MatterStatus,
+    Task,
+    TaskStatus,
+)
 from matters.selectors import VIEW
 from matters.services import engagement_create, matter_member_add, permission_grant
 from tests import factories as f
@@ -362,20 +369,17 @@ def test_create_task_refuses_a_past_due_date(client: Client, cast: Cast) -> None
     assert not Task.objects.filter(title="Late").exists()
 
 
-def test_a_rule_violation_on_create_becomes_a_form_error(
-    client: Client, cast: Cast, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def refuse(**kwargs: object) -> Task:
-        raise RuleViolation("Matter 2026-0001 is closed.")
-
-    monkeypatch.setattr("matters.services.task_create", refuse)
+def test_a_rule_violation_on_create_becomes_a_form_error(client: Client, cast: Cast) -> None:
+    """task_create refuses a matter that is not open; the page shows why and stores nothing."""
+    Matter.objects.filter(pk=cast.matter.pk).update(status=MatterStatus.CLOSED)
     login(client, cast.staff_on)
     response = client.post(URLS["task_create"](cast), {
         "title": "Anything", "task_type": "legal_research", "priority": "normal",
         "estimated_hours": "1", "document_count": "0",
     })
     assert response.status_code == 200
-    assert "Matter 2026-0001 is closed." in response.content.decode()
+    assert f"Matter {cast.matter.number} is closed." in response.content.decode()
+    assert not Task.objects.filter(title="Anything").exists()
 
 
 # --- Assigning -------------------------------------------------------------------------------

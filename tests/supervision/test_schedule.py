@@ -24,6 +24,12 @@ def test_every_beat_entry_expires_before_its_next_run() -> None:
 
 @pytest.mark.django_db
 def test_budget_sweep_task_body_runs_on_an_empty_firm() -> None:
+    from django.core import mail
+
+    from supervision.models import Notification, ReminderRecord
     from supervision.tasks import sweep_budgets
 
     sweep_budgets.run()  # the body, called directly: nothing due, nothing raised
+    assert not ReminderRecord.objects.exists()
+    assert not Notification.objects.exists()
+    assert mail.outbox == []
