@@ -1,6 +1,6 @@
 """Who reaches which pages: the one place that answers "what may a vendor user open?".
 
-Two kinds of page, two decorators, one rule each (docs/rules.md, "What a vendor sees"):
+Two kinds of page, two decorators, one rule each (docs/rules.md, section 3):
 
 - `staff_view`: the firm's own pages (matters, engagements, vendor records, the review
   queue and the review pages, reports). Anonymous users go to the login page; a vendor user,
