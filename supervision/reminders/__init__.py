@@ -1,4 +1,4 @@
-"""Reminders and escalations from durable state (docs/architecture.md, "Who is reminded of what, and when?").
+"""Reminders and escalations from durable state (docs/architecture.md, "Who is reminded").
 
 A reminder goes through three steps. Each is safe to repeat, and safe to run twice at once:
 
