@@ -6,7 +6,7 @@ statement, a fixture load and a shell session, which all bypass the model layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
@@ -71,3 +71,119 @@ def run_reverse(
             schema_editor.execute(sql, params=None)
 
     return reverse
+
+
+# --- TRUNCATE -----------------------------------------------------------------------------
+
+# The one session setting that lets TRUNCATE through: Django's test flush sets it (see
+# `tests/plugins/evidence_flush.py`). It is a guard against accidents and tools, not against
+# a database owner, who can set it too (or drop the trigger); anchoring catches that case.
+TRUNCATE_SETTING = "lpo.allow_truncate"
+
+_PG_REFUSE_TRUNCATE_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION lpo_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('{TRUNCATE_SETTING}', true), '') = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'lpo: % is evidence; TRUNCATE refused', TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+"""
+
+
+def refuse_truncate_sql(vendor: str, table: str) -> tuple[list[str], list[str]]:
+    """(forward, reverse) statements that refuse TRUNCATE of `table` (a statement trigger).
+
+    SQLite has no TRUNCATE: its `DELETE FROM t` without WHERE is refused row by row by the
+    append-only trigger, so there is nothing to add there.
+    """
+    name = f"{table}_no_truncate"
+    if vendor == "postgresql":
+        return (
+            [
+                _PG_REFUSE_TRUNCATE_FUNCTION,
+                f"CREATE TRIGGER {name} BEFORE TRUNCATE ON {table} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION lpo_refuse_truncate();",
+            ],
+            [f"DROP TRIGGER IF EXISTS {name} ON {table};"],
+        )
+    if vendor == "sqlite":
+        return [], []
+    raise NotImplementedError(f"No TRUNCATE trigger for database vendor {vendor!r}")
+
+
+def truncate_allowed_sql(vendor: str) -> str | None:
+    """The statement that lets this transaction TRUNCATE evidence tables (PostgreSQL only)."""
+    if vendor == "postgresql":
+        return f"SET LOCAL {TRUNCATE_SETTING} = 'on'"
+    return None
+
+
+# --- Task status moves --------------------------------------------------------------------
+
+TRANSITIONS_VIEW = "lpo_task_transitions"
+
+
+def task_transitions_sql(
+    vendor: str, transitions: Iterable[tuple[str, str]]
+) -> tuple[list[str], list[str]]:
+    """A read-only view listing every legal move, and a trigger refusing any other move.
+
+    The view is generated from the Python table (`matters.models.TASK_TRANSITIONS`) so the
+    database and the services share one definition; tests compare the two. A move is a change
+    of `status`; an update that keeps the status (a new title) is not checked here.
+    """
+    pairs = sorted({(str(old), str(new)) for old, new in transitions})
+    for status in {s for pair in pairs for s in pair}:
+        if not status.replace("_", "").isalnum():
+            raise ValueError(f"Unexpected status {status!r}")
+    values = ", ".join(f"('{old}', '{new}')" for old, new in pairs)
+    view = (
+        f"CREATE VIEW {TRANSITIONS_VIEW} (from_status, to_status) AS VALUES {values};"
+    )
+    allowed = (
+        f"EXISTS (SELECT 1 FROM {TRANSITIONS_VIEW} t "
+        f"WHERE t.from_status = OLD.status AND t.to_status = NEW.status)"
+    )
+    message = "lpo: the task state machine does not allow this move"
+    if vendor == "postgresql":
+        return (
+            [
+                view,
+                f"""
+                CREATE OR REPLACE FUNCTION lpo_task_move_guard() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.status IS DISTINCT FROM OLD.status AND NOT {allowed} THEN
+                        RAISE EXCEPTION '{message} (task %: % to %)',
+                            NEW.id, OLD.status, NEW.status USING ERRCODE = 'check_violation';
+                    END IF;
+                    RETURN NEW;
+                END
+                $$;
+                """,
+                "CREATE TRIGGER matters_task_move_guard BEFORE UPDATE OF status ON "
+                "matters_task FOR EACH ROW EXECUTE FUNCTION lpo_task_move_guard();",
+            ],
+            [
+                "DROP TRIGGER IF EXISTS matters_task_move_guard ON matters_task;",
+                "DROP FUNCTION IF EXISTS lpo_task_move_guard();",
+                f"DROP VIEW IF EXISTS {TRANSITIONS_VIEW};",
+            ],
+        )
+    if vendor == "sqlite":
+        return (
+            [
+                view,
+                "CREATE TRIGGER matters_task_move_guard BEFORE UPDATE OF status ON "
+                f"matters_task WHEN NEW.status IS NOT OLD.status AND NOT {allowed} "
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END;",
+            ],
+            [
+                "DROP TRIGGER IF EXISTS matters_task_move_guard;",
+                f"DROP VIEW IF EXISTS {TRANSITIONS_VIEW};",
+            ],
+        )
+    raise NotImplementedError(f"No transition trigger for database vendor {vendor!r}")

@@ -100,3 +100,19 @@ def env_redis_url(name: str) -> str | None:
     if not value.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"{name}={value!r} must start with redis:// or rediss://.")
     return value
+
+
+def env_keyed_secrets(name: str, *, min_length: int) -> dict[str, str]:
+    """`id:secret,id:secret` (e.g. retired audit keys) as a dict; each secret long enough."""
+    keys: dict[str, str] = {}
+    for item in env_list(name, []):
+        key_id, separator, secret = item.partition(":")
+        key_id, secret = key_id.strip(), secret.strip()
+        if not separator or not key_id or not secret:
+            raise ImproperlyConfigured(f"{name} must be a comma-separated list of id:secret.")
+        if len(secret) < min_length:
+            raise ImproperlyConfigured(
+                f"{name}: the secret of key {key_id!r} must be {min_length}+ characters."
+            )
+        keys[key_id] = secret
+    return keys

@@ -33,4 +33,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=0),
         "options": {"expires": 3300},
     },
+    # Hourly, at half past: the audit chain's head (count and hash) to the log, the anchor
+    # file and the compliance mailbox, so a later cut or rewrite of the chain is detected.
+    "anchor-audit-head": {
+        "task": "audit.anchor_head",
+        "schedule": crontab(minute=30),
+        "options": {"expires": 3300},
+    },
 }

@@ -8,6 +8,8 @@ PostgreSQL and Redis. LPO_ENV=production switches on the hardening that
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -17,6 +19,7 @@ from lpo_tracker.envconfig import (
     env_choice,
     env_database,
     env_int,
+    env_keyed_secrets,
     env_list,
     env_redis_url,
     env_str,
@@ -203,6 +206,37 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Audit trail -------------------------------------------------------------------------
+# The chain key seals every audit event (HMAC); it lives in the environment, never in the
+# database, so a database writer cannot forge or re-hash events (docs/audit.md). Each event
+# stores the id of the key that sealed it; retired keys stay listed to verify older events.
+AUDIT_HMAC_KEY_ID = env_str("AUDIT_HMAC_KEY_ID", "k1" if PRODUCTION else "dev")
+_AUDIT_KEY = env_str("AUDIT_HMAC_KEY", "")
+if not _AUDIT_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "AUDIT_HMAC_KEY must be set to a random value of 32+ characters (the audit chain "
+            "key; keep it outside the database and its backups)."
+        )
+    # Development only: derived from SECRET_KEY, so it is stable for one checkout.
+    _AUDIT_KEY = hmac.new(SECRET_KEY.encode(), b"lpo-audit-chain-dev", hashlib.sha256).hexdigest()
+elif len(_AUDIT_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must be 32+ characters.")
+AUDIT_HMAC_KEYS: dict[str, str] = {
+    **env_keyed_secrets("AUDIT_HMAC_RETIRED_KEYS", min_length=32),
+    AUDIT_HMAC_KEY_ID: _AUDIT_KEY,
+}
+# Anchors of the chain's head (count and hash), written outside the database by the
+# periodic `audit.anchor_head` task: always to the log; to these addresses; and to this file
+# (by default under the var dir in the embedded SQLite set-up).
+AUDIT_ANCHOR_EMAILS = env_list("AUDIT_ANCHOR_EMAILS", [])
+AUDIT_ANCHOR_FILE = env_str(
+    "AUDIT_ANCHOR_FILE",
+    str(VAR_DIR / "audit-anchors.jsonl")
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    else "",
+)
 
 # --- E-mail ------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

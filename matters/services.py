@@ -310,7 +310,8 @@ def engagement_create(
         action="engagement.created",
         obj=engagement,
         matter_id=matter.pk,
-        after={"vendor": vendor.pk, "scope": scope, "budget_cap": budget_cap},
+        after={"vendor": vendor.pk, "vendor_name": vendor.name, "scope": scope,
+               "budget_cap": budget_cap},
     )
     return engagement
 
@@ -568,7 +569,8 @@ def task_assign(
         locked.sla_due_at = due
     locked.save(update_fields=["status", "engagement", "assigned_at", "sla_due_at", "updated_at"])
     task_audit(actor, locked, "task.assigned", before, status=locked.status,
-                engagement=engagement.pk, vendor=engagement.vendor_id)
+               engagement=engagement.pk, vendor=engagement.vendor_id,
+               vendor_name=engagement.vendor.name)
     return locked
 
 

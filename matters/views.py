@@ -375,9 +375,12 @@ def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "matters/audit_export.html", {"matter": matter, "form": form})
     start, end = form.bounds()
     events = events_for_matter(matter.pk, start=start, end=end)
-    if not can_change:
-        # Who is screened, and why, is for the matter's managers only (as on the matter page).
-        events = events.exclude(action__startswith="wall.")
+
+    def withhold(event: AuditEvent) -> bool:
+        # Who is screened, and why, is for the matter's managers only (as on the matter
+        # page); the row stays, content withheld, so the matter chain still verifies.
+        return not can_change and event.action.startswith("wall.")
+
     services.matter_audit_export_record(
         actor=signed_in_user(request), matter=matter, first_day=form.cleaned_data["start"],
         last_day=form.cleaned_data["end"], events=events.count(),
@@ -389,7 +392,7 @@ def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     # HttpResponse accepts text writes like a file. The CSV is built in memory because
     # write_events_csv writes to a stream rather than yielding rows to stream out.
-    write_events_csv(events, cast(IO[str], response))
+    write_events_csv(events, cast(IO[str], response), withhold=withhold)
     return response
 
 

@@ -355,9 +355,17 @@ def signoff_record(
     if moved != 1:
         raise InvalidTransition("The task changed while you were signing off; reload it.",
                                 code="race")
+    # Names next to ids, as they were at signing: the trail reads on its own (CSV export).
     task_audit(actor, locked, "signoff.recorded", {"status": locked.status},
            status=TaskStatus.APPROVED, signoff=signoff.pk, version=submission.version,
-           sha256=submission.sha256, bar_admission=eligibility.bar_admission.pk)
+           sha256=submission.sha256, attorney=actor.pk,
+           attorney_name=actor.get_full_name() or actor.get_username(),
+           bar_admission=eligibility.bar_admission.pk,
+           bar_jurisdiction=eligibility.bar_admission.jurisdiction,
+           bar_number=eligibility.bar_admission.number,
+           vendor=locked.engagement.vendor_id if locked.engagement else None,
+           vendor_name=locked.engagement.vendor.name if locked.engagement else "",
+           attestation_text=signoff.attestation_text)
     return signoff
 
 

@@ -19,7 +19,11 @@ from django.test import override_settings
 from matters.models import Engagement, Matter, MatterRole, Task
 from tests import factories as f
 
-pytest_plugins = ["tests.plugins.services", "tests.plugins.celery_worker"]
+pytest_plugins = [
+    "tests.plugins.services",
+    "tests.plugins.celery_worker",
+    "tests.plugins.evidence_flush",
+]
 
 
 @pytest.fixture(autouse=True, scope="session")

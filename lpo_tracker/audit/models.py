@@ -1,8 +1,10 @@
-"""The append-only, hash-chained audit trail.
+"""The append-only, keyed hash-chained audit trail.
 
-Every event stores the hash of the event before it, so changing or removing any row breaks
-the chain from that row on (`manage.py verify_audit` names the first broken event). The
-database itself refuses UPDATE and DELETE on this table (triggers in migration 0002).
+Every event is sealed with an HMAC under a key kept outside the database and stores the hash
+of the event before it, in the whole trail and in its matter's own chain, so forging,
+changing or removing any row breaks a chain (`manage.py verify_audit` names the first broken
+event; `lpo_tracker.audit.chain` defines the format). The database itself refuses UPDATE,
+DELETE (migration 0002) and TRUNCATE (migration 0004) on this table.
 """
 
 from __future__ import annotations
@@ -33,14 +35,22 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     source = models.CharField(max_length=20, default="web")
+    # The key that sealed the event (empty: a legacy event from before keyed chains).
+    key_id = models.CharField(max_length=32, blank=True, default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The matter's own chain: the previous event of the same matter, and this event's seal
+    # under the matter's key. Empty for events of no matter and for legacy events.
+    matter_prev_hash = models.CharField(max_length=64, blank=True, default="")
+    matter_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["matter_id", "occurred_at"], name="audit_matter_time_idx"),
+            # The previous event of a matter, read on every append to that matter's chain.
+            models.Index(fields=["matter_id", "id"], name="audit_matter_chain_idx"),
         ]
 
     def __str__(self) -> str:

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Callable
 from typing import IO
 
 from django.db.models import QuerySet
 
+from lpo_tracker.audit.chain import CSV_COLUMNS, WITHHELD, canonical_json, escape_cell
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.audit.services import event_fields
 
-CSV_COLUMNS = [
-    "id", "occurred_at", "actor_label", "action", "object_type", "object_id", "object_repr",
-    "before", "after", "request_id", "ip_address", "source", "prev_hash", "hash",
-]
-
-
-def spreadsheet_safe(value: object) -> str:
-    """Neutralise formula injection: a cell starting with = + - @ opens as text in Excel."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+# Formula-injection escaping for every spreadsheet export (the audit CSV's is reversible).
+spreadsheet_safe = escape_cell
 
 
 def events_for_matter(
@@ -34,20 +29,43 @@ def events_for_matter(
     return events.order_by("id")
 
 
-def write_events_csv(events: QuerySet[AuditEvent], stream: IO[str]) -> int:
-    """Write events as CSV (with their hashes, so a reader can re-verify); returns the count."""
+def _csv_row(event: AuditEvent, *, withheld: bool) -> list[object]:
+    """One row: every sealed field in the exact form it was sealed, so the file alone can be
+    re-verified (`lpo_tracker/audit/chain.py`). A withheld row keeps only its id, time,
+    matter and hashes: the links of the matter chain run through it."""
+    fields = event_fields(event)
+    hashes = [fields.key_id, fields.prev_hash, fields.matter_prev_hash, event.hash,
+              event.matter_hash]
+    if withheld:
+        return [event.pk, fields.occurred_at, "", "", WITHHELD, "", "", "", fields.matter_id,
+                "", "", "", "", "", *hashes]
+    return [
+        event.pk, fields.occurred_at, fields.actor_id, fields.actor_label, fields.action,
+        fields.object_type, fields.object_id, fields.object_repr, fields.matter_id,
+        canonical_json(fields.before), canonical_json(fields.after), fields.request_id,
+        fields.ip_address, fields.source, *hashes,
+    ]
+
+
+def write_events_csv(
+    events: QuerySet[AuditEvent],
+    stream: IO[str],
+    *,
+    withhold: Callable[[AuditEvent], bool] | None = None,
+) -> int:
+    """Write events as CSV for Excel and for re-verification; returns the count.
+
+    UTF-8 with a byte-order mark (Excel otherwise guesses a legacy code page); before and
+    after as JSON, with the names recorded next to the ids; the seals and links of each
+    event. `withhold` names events whose content this reader may not see: they are written
+    as withheld rows.
+    """
+    stream.write("\ufeff")
     writer = csv.writer(stream)
     writer.writerow(CSV_COLUMNS)
     count = 0
     for event in events.iterator(chunk_size=2000):
-        writer.writerow(
-            spreadsheet_safe(cell)
-            for cell in [
-                event.pk, event.occurred_at.isoformat(), event.actor_label, event.action,
-                event.object_type, event.object_id, event.object_repr, event.before or "",
-                event.after or "", event.request_id, event.ip_address or "", event.source,
-                event.prev_hash, event.hash,
-            ]
-        )
+        row = _csv_row(event, withheld=withhold is not None and withhold(event))
+        writer.writerow(escape_cell(cell) for cell in row)
         count += 1
     return count

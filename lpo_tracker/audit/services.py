@@ -7,21 +7,28 @@ event and the change commit or roll back together.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.utils import timezone
 
+from lpo_tracker.audit.chain import (
+    GENESIS_HASH,
+    LEGACY_KEY_ID,
+    EventFields,
+    event_hash,
+    event_matter_hash,
+    matter_key,
+)
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.core.context import current_context
 
-GENESIS_HASH = "0" * 64
 # Any constant works; it only has to be the same for every writer of the chain.
 _CHAIN_LOCK_KEY = 0x4C504F41
 
@@ -33,21 +40,43 @@ def _normalise(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True))
 
 
-def _event_hash(event: AuditEvent) -> str:
-    payload = {
-        "prev": event.prev_hash,
-        "at": event.occurred_at.astimezone(dt.UTC).isoformat(),
-        "actor": event.actor_id,
-        "actor_label": event.actor_label,
-        "action": event.action,
-        "object": [event.object_type, event.object_id, event.object_repr],
-        "matter": event.matter_id,
-        "before": event.before,
-        "after": event.after,
-        "request": [event.request_id, event.ip_address, event.source],
-    }
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+def chain_keys() -> dict[str, bytes]:
+    """Every configured chain key by id: the current one and the retired ones."""
+    return {key_id: secret.encode() for key_id, secret in settings.AUDIT_HMAC_KEYS.items()}
+
+
+def _current_key() -> tuple[str, bytes]:
+    key_id: str = settings.AUDIT_HMAC_KEY_ID
+    return key_id, chain_keys()[key_id]
+
+
+def event_fields(event: AuditEvent) -> EventFields:
+    """The event in the exact form its seal covers (the CSV export writes the same form)."""
+    return EventFields(
+        occurred_at=event.occurred_at.astimezone(dt.UTC).isoformat(),
+        actor_id=event.actor_id,
+        actor_label=event.actor_label,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        object_repr=event.object_repr,
+        matter_id=event.matter_id,
+        before=event.before,
+        after=event.after,
+        request_id=event.request_id,
+        ip_address=event.ip_address,
+        source=event.source,
+        key_id=event.key_id,
+        prev_hash=event.prev_hash,
+        matter_prev_hash=event.matter_prev_hash,
+    )
+
+
+def _seal(event: AuditEvent, key: bytes) -> None:
+    fields = event_fields(event)
+    event.hash = event_hash(fields, key)
+    if event.matter_id is not None:
+        event.matter_hash = event_matter_hash(fields, matter_key(key, event.matter_id))
 
 
 def _lock_chain() -> None:
@@ -81,7 +110,15 @@ def audit_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
     _lock_chain()
+    key_id, key = _current_key()
     last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    matter_prev = GENESIS_HASH
+    if matter_id is not None:
+        # A matter's chain starts at its first keyed event (legacy events have no seal).
+        matter_prev = (
+            AuditEvent.objects.filter(matter_id=matter_id).exclude(key_id=LEGACY_KEY_ID)
+            .order_by("-id").values_list("matter_hash", flat=True).first()
+        ) or GENESIS_HASH
     event = AuditEvent(
         occurred_at=timezone.now(),
         actor_id=user.pk if user is not None else None,
@@ -96,9 +133,11 @@ def audit_record(
         request_id=context.request_id,
         ip_address=context.ip_address,
         source=context.source,
+        key_id=key_id,
         prev_hash=last or GENESIS_HASH,
+        matter_prev_hash=matter_prev if matter_id is not None else "",
     )
-    event.hash = _event_hash(event)
+    _seal(event, key)
     event.save(force_insert=True)
     return event
 
@@ -108,6 +147,7 @@ class ChainReport:
     checked: int
     first_broken_id: int | None
     reason: str
+    legacy: int = 0
 
     @property
     def ok(self) -> bool:
@@ -118,16 +158,79 @@ def _iter_events(batch_size: int = 2000) -> Iterator[AuditEvent]:
     return AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size)
 
 
+def _seal_problem(event: AuditEvent, keys: dict[str, bytes], keyed_seen: bool) -> str:
+    """Why the event's own seal is wrong, or "" when it is right."""
+    fields = event_fields(event)
+    if event.key_id == LEGACY_KEY_ID:
+        if keyed_seen:
+            return "it claims to be a legacy (unkeyed) event after keyed ones"
+        return "" if event_hash(fields, None) == event.hash else (
+            "its content does not match its hash")
+    key = keys.get(event.key_id)
+    if key is None:
+        return f"it is sealed with key {event.key_id!r}, which is not configured"
+    if event_hash(fields, key) != event.hash:
+        return "its content does not match its hash (or it was sealed with another key)"
+    if event.matter_id is not None and event_matter_hash(
+        fields, matter_key(key, event.matter_id)
+    ) != event.matter_hash:
+        return "its content does not match its matter hash"
+    return ""
+
+
 def audit_verify_chain(events: Iterable[AuditEvent] | None = None) -> ChainReport:
-    """Recompute every hash in order; report the first event whose hash or link is wrong."""
+    """Recompute every seal in order; report the first event whose seal or links are wrong.
+
+    1. Each event's `prev_hash` must be the hash of the event before it (genesis first).
+    2. Each keyed event of a matter must link to that matter's previous keyed event.
+    3. Each seal is recomputed with the key its key id names (legacy events: plain SHA-256,
+       only before the first keyed event).
+    """
+    keys = chain_keys()
     expected_prev = GENESIS_HASH
-    checked = 0
+    matter_heads: dict[int, str] = {}
+    keyed_seen = False
+    checked = legacy = 0
     for event in events if events is not None else _iter_events():
         if event.prev_hash != expected_prev:
-            return ChainReport(checked, event.pk, "its link to the previous event is broken")
-        if _event_hash(event) != event.hash:
-            return ChainReport(checked, event.pk, "its content does not match its hash")
+            return ChainReport(checked, event.pk, "its link to the previous event is broken",
+                               legacy)
+        problem = _seal_problem(event, keys, keyed_seen)
+        if problem:
+            return ChainReport(checked, event.pk, problem, legacy)
+        if event.key_id == LEGACY_KEY_ID:
+            legacy += 1
+        else:
+            keyed_seen = True
+            if event.matter_id is not None:
+                if event.matter_prev_hash != matter_heads.get(event.matter_id, GENESIS_HASH):
+                    return ChainReport(
+                        checked, event.pk,
+                        f"its link to the previous event of matter {event.matter_id} is broken",
+                        legacy,
+                    )
+                matter_heads[event.matter_id] = event.matter_hash
         expected_prev = event.hash
         checked += 1
-    return ChainReport(checked, None, "")
+    return ChainReport(checked, None, "", legacy)
 
+
+def audit_verify_matter(matter_id: int) -> ChainReport:
+    """One matter's own chain, on its own: links and matter seals (the export's check)."""
+    keys = chain_keys()
+    expected = GENESIS_HASH
+    checked = 0
+    events = (AuditEvent.objects.filter(matter_id=matter_id).exclude(key_id=LEGACY_KEY_ID)
+              .order_by("id").iterator(chunk_size=2000))
+    for event in events:
+        if event.matter_prev_hash != expected:
+            return ChainReport(checked, event.pk,
+                               "its link to the matter's previous event is broken")
+        key = keys.get(event.key_id)
+        if key is None or event_matter_hash(
+            event_fields(event), matter_key(key, matter_id)
+        ) != event.matter_hash:
+            return ChainReport(checked, event.pk, "its content does not match its matter hash")
+        expected = event.matter_hash
+        checked += 1
+    return ChainReport(checked, None, "")

@@ -13,7 +13,8 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
 from lpo_tracker.audit.models import AuditEvent
-from lpo_tracker.audit.services import GENESIS_HASH, _event_hash, audit_verify_chain
+from lpo_tracker.audit.chain import GENESIS_HASH, event_hash, event_matter_hash, matter_key
+from lpo_tracker.audit.services import audit_verify_chain, chain_keys, event_fields
 from lpo_tracker.core.context import RequestContext, request_context
 from matters.models import MatterRole, TaskStatus
 from matters.selectors import VIEW
@@ -266,13 +267,18 @@ def test_deleted_event_breaks_the_link_of_the_next_one(
 def test_rehashing_one_event_still_breaks_the_next_link(
     cast: Cast, trigger_disabled: None
 ) -> None:
-    """An attacker who recomputes the tampered event's own hash is caught one event later."""
+    """Even someone holding the chain key who re-seals the tampered event is caught one
+    event later (and, without the key, at the event itself: see tests/core/test_audit_keyed)."""
     victim = last_event("wall.added")
+    assert victim.matter_id is not None
     victim.after = {**(victim.after or {}), "reason": "nothing to see"}
-    victim.hash = _event_hash(victim)
+    key = chain_keys()[victim.key_id]
+    victim.hash = event_hash(event_fields(victim), key)
+    victim.matter_hash = event_matter_hash(event_fields(victim), matter_key(key, victim.matter_id))
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET after = %s::jsonb, hash = %s WHERE id = %s",
-                       [json.dumps(victim.after), victim.hash, victim.pk])
+        cursor.execute("UPDATE audit_auditevent SET after = %s::jsonb, hash = %s, "
+                       "matter_hash = %s WHERE id = %s",
+                       [json.dumps(victim.after), victim.hash, victim.matter_hash, victim.pk])
     successor = AuditEvent.objects.filter(pk__gt=victim.pk).order_by("id").first()
     assert successor is not None
 
