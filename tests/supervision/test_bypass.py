@@ -40,6 +40,8 @@ pytestmark = pytest.mark.django_db
 
 # What the database says when its trigger refuses a task row (supervision migration 0002).
 TRIGGER_REFUSAL = "needs a sign-off of its latest version"
+# What it says when a status move is not in the state machine (matters migration 0004).
+MOVE_REFUSAL = "the task state machine does not allow this move"
 
 
 @dataclass
@@ -305,7 +307,7 @@ ATTEMPTS: dict[str, Attempt] = {
     "queryset update to approved": Attempt(
         in_review, queryset_update_to_approved, IntegrityError, TRIGGER_REFUSAL),
     "queryset update to delivered": Attempt(
-        in_review, queryset_update_to_delivered, IntegrityError, TRIGGER_REFUSAL),
+        in_review, queryset_update_to_delivered, IntegrityError, MOVE_REFUSAL),
     "save() with status approved set by hand": Attempt(
         in_review, save_with_status_approved_by_hand, InvalidTransition,
         "Only an eligible attorney's sign-off can approve a task"),
@@ -351,7 +353,7 @@ ATTEMPTS: dict[str, Attempt] = {
         "Version 1 is no longer the latest"),
     "raw SQL delivering with the old version's sign-off": Attempt(
         approved_then_new_version, raw_sql_delivers_with_the_old_versions_signoff,
-        IntegrityError, TRIGGER_REFUSAL),
+        IntegrityError, MOVE_REFUSAL),
 }
 
 
