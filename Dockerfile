@@ -21,9 +21,10 @@ COPY vendors/ vendors/
 COPY matters/ matters/
 COPY supervision/ supervision/
 
-# Hashed, compressed static files for WhiteNoise. The key exists only for this build step.
+# Hashed, compressed static files for WhiteNoise. The keys exist only for this build step.
 RUN LPO_ENV=production LPO_VAR_DIR=/tmp/build-var ALLOWED_HOSTS=build.invalid \
     SECRET_KEY=collectstatic-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz \
+    AUDIT_HMAC_KEY=collectstatic-only-not-an-audit-key-0123456789 \
     python manage.py collectstatic --noinput \
     && rm -rf /tmp/build-var \
     && mkdir -p /data/private /data/var \

@@ -64,4 +64,5 @@ check: $(INSTALLED)
 	$(PYTHON) manage.py makemigrations --check --dry-run
 	LPO_ENV=production ALLOWED_HOSTS=lpo.example.com \
 	SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+	AUDIT_HMAC_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" \
 	$(PYTHON) manage.py check --deploy --fail-level WARNING

@@ -12,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
-from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.chain import GENESIS_HASH, event_hash, event_matter_hash, matter_key
+from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.services import audit_verify_chain, chain_keys, event_fields
 from lpo_tracker.core.context import RequestContext, request_context
 from matters.models import MatterRole, TaskStatus

@@ -19,7 +19,9 @@ from django.conf import settings
 # other tests put into os.environ (e.g. DJANGO_ALLOW_ASYNC_UNSAFE) can leak into a case.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
 GOOD_SECRET = "k" * 20 + "x7Q-pL9_vR2mZ4sT8wY1cF6hJ3nB5dG0aE" + "u" * 10
-PRODUCTION = {"LPO_ENV": "production", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "lpo.example"}
+AUDIT_KEY = "a" * 16 + "Zr8-Kq2_mW5nX9pL" + "b" * 8
+PRODUCTION = {"LPO_ENV": "production", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "lpo.example",
+              "AUDIT_HMAC_KEY": AUDIT_KEY}
 
 REPORT = """
 import json, django
@@ -81,6 +83,10 @@ def report(tmp_path: Path, variables: dict[str, str]) -> dict[str, Any]:
         ({"LPO_ENV": "production"}, "SECRET_KEY"),
         ({**PRODUCTION, "SECRET_KEY": "short"}, "SECRET_KEY"),
         ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
+        ({**PRODUCTION, "AUDIT_HMAC_KEY": ""}, "AUDIT_HMAC_KEY"),
+        ({**PRODUCTION, "AUDIT_HMAC_KEY": "short"}, "AUDIT_HMAC_KEY"),
+        ({"AUDIT_HMAC_RETIRED_KEYS": "k0"}, "AUDIT_HMAC_RETIRED_KEYS"),
+        ({"AUDIT_HMAC_RETIRED_KEYS": "k0:short"}, "AUDIT_HMAC_RETIRED_KEYS"),
     ],
     ids=lambda value: (
         "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else ""

@@ -26,4 +26,4 @@ def _sql_flush_allowing_truncate(self: DatabaseOperations, *args: Any, **kwargs:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    DatabaseOperations.sql_flush = _sql_flush_allowing_truncate  # type: ignore[method-assign]
+    DatabaseOperations.sql_flush = _sql_flush_allowing_truncate  # type: ignore[method-assign,assignment]

@@ -9,7 +9,6 @@ version of the same INSERT is accepted, so the triggers refuse forgeries, not wr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -65,7 +64,7 @@ def genuine_signoff_row(cast: Cast, task: Task) -> dict[str, Any]:
 def insert_signoff(row: dict[str, Any]) -> None:
     columns = ", ".join(row)
     placeholders = ", ".join(["%s"] * len(row))
-    execute(f"INSERT INTO supervision_signoff ({columns}) VALUES ({placeholders})",  # noqa: S608
+    execute(f"INSERT INTO supervision_signoff ({columns}) VALUES ({placeholders})",
             list(row.values()))
 
 
