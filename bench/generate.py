@@ -14,10 +14,11 @@ Every constraint and trigger stays on. The order satisfies them:
 
 1. users, attorneys and bar admissions; clients; vendors, diligence, vendor users;
 2. matters, memberships, object permissions, walls; engagements (conflict check cleared);
-3. tasks, by COPY; tasks bound for approved/delivered go in as `submitted`;
+3. tasks, by COPY; tasks bound for approved/delivered go in as `in_review`;
 4. submissions, reviews, sign-offs, by COPY;
-5. one set-based UPDATE moves those tasks to approved/delivered with `approved_signoff_id`;
-   the row trigger `lpo_task_signoff_guard` checks each of them (timed on its own line);
+5. set-based UPDATEs move those tasks to approved with `approved_signoff_id`, then the
+   delivered ones on to delivered: the moves the state machine allows, which the row
+   triggers `lpo_task_move_guard` and `lpo_task_signoff_guard` check (timed on their line);
 6. sequences moved past the explicit ids; VACUUM ANALYZE.
 
 The generator refuses a database that already holds matters; `--reset` drops the public
@@ -566,7 +567,7 @@ def _tasks(plan: Plan, rng: random.Random, now: dt.datetime, firm: Firm, report:
                 task_id, matter.id,
                 None if status == "draft" else engagement_id, title, task_type, True, "",
                 priority, f"{rng.randint(2, 80)}.00", "0.00", rng.randint(0, 5000), sla, review,
-                "submitted" if status in SIGNED else status, rng.choice(matter.team),
+                "in_review" if status in SIGNED else status, rng.choice(matter.team),
                 created, now, assigned, submitted, cancelled,
                 "Client withdrew the request" if status == "cancelled" else "",
             )
@@ -681,10 +682,12 @@ def _work_product(plan: Plan, rng: random.Random, now: dt.datetime, firm: Firm,
             for row in approvals:
                 copy.write_row(row)
         cursor.execute(
-            "UPDATE matters_task t SET status = a.status, approved_signoff_id = a.signoff_id,"
-            " approved_at = a.approved_at, delivered_at = a.delivered_at"
-            " FROM bench_approval a WHERE t.id = a.task_id")
+            "UPDATE matters_task t SET status = 'approved', approved_signoff_id = a.signoff_id,"
+            " approved_at = a.approved_at FROM bench_approval a WHERE t.id = a.task_id")
         report.counts["approve signed tasks (UPDATE, row trigger)"] = cursor.rowcount
+        cursor.execute(
+            "UPDATE matters_task t SET status = 'delivered', delivered_at = a.delivered_at"
+            " FROM bench_approval a WHERE t.id = a.task_id AND a.status = 'delivered'")
 
 
 def record_review_waiting_history() -> int:

@@ -2,6 +2,11 @@
 
 Used from migrations. A trigger is the last wall: it holds for a bulk `update()`, a raw SQL
 statement, a fixture load and a shell session, which all bypass the model layer.
+
+SQLite pitfall: Django rebuilds a SQLite table for most schema changes (e.g. adding a NOT NULL
+column), and dropping the old table drops its triggers. A migration that alters a table
+guarded here must re-create that table's triggers on SQLite afterwards (as audit migration
+0003 does); tests/core/test_sqlite_triggers.py migrates a fresh SQLite database and attacks it.
 """
 
 from __future__ import annotations

@@ -148,6 +148,8 @@ class ChainReport:
     first_broken_id: int | None
     reason: str
     legacy: int = 0
+    # The last verified seal: the matter's `matter_hash` for a matter's chain.
+    head: str = ""
 
     @property
     def ok(self) -> bool:
@@ -233,4 +235,4 @@ def audit_verify_matter(matter_id: int) -> ChainReport:
             return ChainReport(checked, event.pk, "its content does not match its matter hash")
         expected = event.matter_hash
         checked += 1
-    return ChainReport(checked, None, "")
+    return ChainReport(checked, None, "", head=expected if checked else "")

@@ -166,3 +166,15 @@ def test_a_supervisors_export_withholds_wall_events_and_still_verifies(
 
     assert finished.returncode == 0, finished.stdout
     assert "1 withheld" in finished.stdout
+
+
+def test_the_exports_head_is_the_head_the_firm_sees(delivered: Cast, tmp_path: Path) -> None:
+    """Nothing cut from the end: the file's last matter hash is the matter chain's head."""
+    path = export(delivered, delivered.staff_on, tmp_path)
+    out = io.StringIO()
+    call_command("verify_audit", matter=delivered.matter.number, stdout=out)
+
+    finished = run_script(str(path), *matter_key_args(delivered))
+
+    file_head = finished.stdout.strip().rsplit("head ", 1)[1]
+    assert f"head {file_head}." in out.getvalue()

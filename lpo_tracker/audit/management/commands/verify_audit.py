@@ -49,6 +49,8 @@ class Command(BaseCommand):
                 f"{report.reason}. {report.checked} events before it verified."
             )
         legacy = f" ({report.legacy} legacy, unkeyed)" if report.legacy else ""
+        head = f"; head {report.head}" if report.head else ""
         self.stdout.write(self.style.SUCCESS(
-            f"OK: {report.checked} audit events verified{legacy} in {which or 'the whole '}chain."
+            f"OK: {report.checked} audit events verified{legacy} in "
+            f"{which or 'the whole '}chain{head}."
         ))
