@@ -6,7 +6,7 @@
    service's write.
 2. A new version of an approved task withdraws the approval (the task returns to submitted,
    its sign-off reference cleared), so an INSERT behind the services' back cannot leave the
-   old approval standing; a delivered, cancelled or draft task takes no new version at all.
+   old approval standing; a delivered or cancelled task takes no new version at all.
 3. TRUNCATE of submissions and sign-offs is refused (statement-level trigger, PostgreSQL).
 """
 
@@ -48,12 +48,12 @@ SIGNOFF_FORGERIES = [
     ),
 ]
 
-CLOSED_TO_NEW_VERSIONS = "('draft', 'delivered', 'cancelled')"
+CLOSED_TO_NEW_VERSIONS = "('delivered', 'cancelled')"
 _CLOSED_TASK = (
     "EXISTS (SELECT 1 FROM matters_task t WHERE t.id = NEW.task_id "
     f"AND t.status IN {CLOSED_TO_NEW_VERSIONS})"
 )
-_CLOSED_MESSAGE = "lpo: a draft, delivered or cancelled task takes no new version"
+_CLOSED_MESSAGE = "lpo: a delivered or cancelled task takes no new version"
 _WITHDRAW_APPROVAL = (
     "UPDATE matters_task SET status = 'submitted', approved_signoff_id = NULL, "
     "approved_at = NULL WHERE id = NEW.task_id AND status = 'approved';"

@@ -106,9 +106,20 @@ def _rate_line(w: World, rate: str) -> RateCardLine:
                                        rate=Decimal(rate))
 
 
-def _second_review(w: World) -> Review:
-    return Review.objects.create(submission=w.submission, reviewer=w.user,
+def _second_review(w: World, submission: Submission | None = None) -> Review:
+    return Review.objects.create(submission=submission or w.submission, reviewer=w.user,
                                  decision=ReviewDecision.APPROVED, decided_at=timezone.now())
+
+
+def _signoff_without_attestation(w: World) -> SignOff:
+    """A genuine sign-off of a second version in every other respect (the forgery trigger of
+    supervision migration 0005 passes it), so the check constraint is what refuses it."""
+    version_2 = Submission.objects.create(
+        task=w.task, version=2, file="work-product/x/z", original_name="b.pdf",
+        content_type="application/pdf", size=10, sha256=SHA, submitted_by=w.user)
+    return SignOff.objects.create(task=w.task, submission=version_2,
+                                  review=_second_review(w, version_2), attorney=w.user,
+                                  bar_admission=w.bar, attestation_text="", sha256=SHA)
 
 
 # name → (the violation, a fragment of PostgreSQL's error naming the constraint)
@@ -176,12 +187,7 @@ VIOLATIONS: dict[str, tuple[Callable[[World], object], str]] = {
                                          sha256=SHA),
         "supervision_signoff_submission_id"),
     "sign-off without attestation text": (
-        lambda w: SignOff.objects.create(task=w.task, submission=Submission.objects.create(
-            task=w.task, version=2, file="work-product/x/z", original_name="b.pdf",
-            content_type="application/pdf", size=10, sha256=SHA, submitted_by=w.user),
-            review=_second_review(w), attorney=w.user, bar_admission=w.bar,
-            attestation_text="", sha256=SHA),
-        "signoff_attestation_present"),
+        _signoff_without_attestation, "signoff_attestation_present"),
     "task with negative hours": (
         lambda w: Task.objects.filter(pk=w.task.pk).update(estimated_hours=Decimal("-1")),
         "task_effort_non_negative"),

@@ -241,7 +241,8 @@ def test_successful_assignment_is_audited(cast: Cast) -> None:
     assert event.actor_id == cast.staff_on.pk
     assert event.before == {"status": "draft", "engagement": None}
     assert event.after == {"status": "assigned", "engagement": cast.engagement_a.pk,
-                           "vendor": cast.engagement_a.vendor_id}
+                           "vendor": cast.engagement_a.vendor_id,
+                           "vendor_name": cast.engagement_a.vendor.name}
 
 
 def test_nda_valid_through_its_expiry_day_and_refused_the_day_after(cast: Cast) -> None:
