@@ -153,6 +153,16 @@ def rewritten_and_rehashed_with_the_key(trail: Trail) -> int:
     return rewrite_signoff_event(chain_keys()[django_settings.AUDIT_HMAC_KEY_ID])
 
 
+def removed_and_resealed_with_the_key(trail: Trail) -> int:
+    """An event removed from the middle, the rest re-linked and re-sealed by an insider."""
+    victim = AuditEvent.objects.filter(action="task.started").order_by("id").first()
+    assert victim is not None
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [victim.pk])
+    reseal_from(victim.pk, chain_keys()[django_settings.AUDIT_HMAC_KEY_ID])
+    return victim.pk
+
+
 def cut_chain(trail: Trail) -> int:
     """The last events removed, the anchored one among them: what is left verifies."""
     with connection.cursor() as cursor:
@@ -191,6 +201,8 @@ ATTACKS: dict[str, Attack] = {
         rewritten_and_rehashed_without_the_key, "chain", "does not match its hash"),
     "rewritten and re-hashed chain, with the key": Attack(
         rewritten_and_rehashed_with_the_key, "anchor", "has another hash now"),
+    "event removed and the rest re-sealed, with the key": Attack(
+        removed_and_resealed_with_the_key, "anchor", "has another hash now"),
     "cut chain (last events removed)": Attack(cut_chain, "anchor", "is gone"),
     "truncated and rebuilt chain": Attack(truncated_and_rebuilt, "anchor", "is gone"),
 }
