@@ -161,7 +161,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("supervision", "0004_review_reminder_offsets"),
         ("vendors", "0001_initial"),
-        ("matters", "0004_task_transition_trigger"),
+        ("matters", "0005_task_transition_trigger"),
     ]
 
     operations = [migrations.RunPython(run_forward(all_statements), run_reverse(all_statements))]

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 
 # What the database says when its trigger refuses a task row (supervision migration 0002).
 TRIGGER_REFUSAL = "needs a sign-off of its latest version"
-# What it says when a status move is not in the state machine (matters migration 0004).
+# What it says when a status move is not in the state machine (matters migration 0005).
 MOVE_REFUSAL = "the task state machine does not allow this move"
 
 
