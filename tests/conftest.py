@@ -8,6 +8,7 @@ vetted), a user of vendor B (vetted, engaged on another matter), and a firm admi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,16 @@ def _private_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(autouse=True)
 def _email_backend(settings: pytest.FixtureRequest) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_keys(settings: pytest.FixtureRequest) -> None:
+    """Each test gets its own key prefix in the shared cache (Redis in CI): used TOTP codes
+    and rate-limit counters of one test never reach another, or a later run."""
+    settings.CACHES = {  # type: ignore[attr-defined]
+        alias: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}-{uuid.uuid4().hex}"}
+        for alias, config in settings.CACHES.items()  # type: ignore[attr-defined]
+    }
 
 
 @dataclass
