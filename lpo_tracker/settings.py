@@ -269,7 +269,8 @@ AXES_USE_ATTEMPT_EXPIRATION = True  # failures older than the window stop counti
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "lpo_tracker.signin.lockout.username_of"
 AXES_LOCKOUT_CALLABLE = "lpo_tracker.signin.lockout.lockout_response"
-AXES_RESET_ON_SUCCESS = True
+# A success must not wipe failures: with per-address counting it would clear other users'.
+AXES_RESET_ON_SUCCESS = False
 AXES_ENABLE_ADMIN = False  # lpo_tracker.signin.admin registers the audited unlock instead
 SIGNIN_HELP_CONTACT = env_str("SIGNIN_HELP_CONTACT", "the firm's IT help desk")
 
@@ -282,8 +283,8 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_SESSION_REMEMBER = True  # the session lasts SESSION_COOKIE_AGE, idle limit aside
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("SIGNOFF_CONFIRMATION_SECONDS", 300, minimum=30)
-# django-axes is the one failed-login rule; allauth's own counter would be a second one.
-ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# allauth's own "login_failed" limit guards the second-factor codes (5 wrong per user in
+# 5 minutes, 10 a minute per address); wrong passwords are axes's (AccountAdapter).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = FIRM_NAME
 MFA_TOTP_PERIOD = 30

@@ -7,6 +7,7 @@ the services, so tests exercise the same paths as the product.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from decimal import Decimal
 from typing import Any
@@ -30,8 +31,12 @@ from supervision.models import AttorneyProfile, BarAdmission, BarStatus, Submiss
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorStatus, VendorUser
 
 PASSWORD = "correct-horse-battery-staple"
-# Hash once: make_password is deliberately slow and the cast creates many users.
-_HASHED_PASSWORD = make_password(PASSWORD)
+
+
+@functools.cache
+def _hashed_password() -> str:
+    """Hashed once, on first use (under the tests' fast hasher, see conftest.py)."""
+    return make_password(PASSWORD)
 # The authenticator-app secret of every test user enrolled in MFA (base32).
 TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
@@ -70,7 +75,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.LazyFunction(lambda: _HASHED_PASSWORD)
+    password = factory.LazyFunction(_hashed_password)
 
 
 class ClientFactory(factory.django.DjangoModelFactory[Client]):

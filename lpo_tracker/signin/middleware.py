@@ -1,6 +1,7 @@
 """Session limits and MFA enrolment, checked on every request after authentication.
 
-Both read only the session (stamped at sign-in by `receivers`), so they cost no query.
+Both read only the session (stamped at sign-in by `receivers`), so they cost no query, but
+while a user still has to enrol.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -34,7 +36,8 @@ class SessionTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             now = time.time()
-            signed_in_at = float(request.session.get(SIGNED_IN_AT, now))
+            # A session from before these stamps existed starts its clocks now.
+            signed_in_at = float(request.session.setdefault(SIGNED_IN_AT, now))
             last_seen = float(request.session.get(LAST_SEEN_AT, now))
             if (now - last_seen > settings.SESSION_IDLE_TIMEOUT
                     or now - signed_in_at > settings.SESSION_COOKIE_AGE):
@@ -73,6 +76,9 @@ class MFAEnrolmentMiddleware:
             return None
         name = request.resolver_match.url_name if request.resolver_match else ""
         if (name or "").startswith("mfa_") or name in _ENROLMENT_ALLOWED:
+            return None
+        if is_mfa_enabled(request.user):  # enrolled since: one query, during enrolment only
+            del request.session[ENROLMENT_DUE]
             return None
         messages.warning(request, "Your role requires a second factor. Scan the QR code with "
                                   "an authenticator app to finish signing in.")

@@ -42,7 +42,6 @@ def rotate_on_stepup(sender: Any, request: HttpRequest, reauthenticated: bool = 
 @receiver(authenticator_added, dispatch_uid="signin_enrolled")
 def enrolled(sender: Any, request: HttpRequest, user: Any, authenticator: Authenticator,
              **kwargs: Any) -> None:
-    request.session.pop(ENROLMENT_DUE, None)
     authenticator_change_record(user=user, authenticator=authenticator, added=True)
 
 

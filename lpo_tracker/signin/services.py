@@ -57,3 +57,16 @@ def authenticator_change_record(*, user: User, authenticator: Authenticator,
     """A second factor was added or removed (allauth's pages): on the audit trail."""
     audit_record(actor=user, action="signin.mfa_added" if added else "signin.mfa_removed",
                  obj=user, after={"type": authenticator.type})
+
+
+@transaction.atomic
+def authenticators_reset(*, actor: User, authenticators: QuerySet[Authenticator]) -> int:
+    """Remove second factors (a lost phone): one audit event each, naming whose and which."""
+    removed = 0
+    locked = authenticators.select_for_update(of=("self",)).select_related("user")
+    for authenticator in locked.order_by("pk"):
+        audit_record(actor=actor, action="signin.mfa_reset", obj=authenticator.user,
+                     before={"type": authenticator.type})
+        authenticator.delete()
+        removed += 1
+    return removed

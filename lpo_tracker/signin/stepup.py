@@ -34,7 +34,7 @@ class Confirmation:
 
 def confirmation_from_request(request: HttpRequest) -> Confirmation | None:
     """The session's latest authentication (sign-in or re-authentication), if any."""
-    for record in reversed(get_authentication_records(request)):
+    for record in reversed(get_authentication_records(request, request.user)):  # type: ignore[arg-type]
         kind = record.get("type") if record.get("method") == "mfa" else record.get("method")
         if kind in ConfirmationMethod.values and kind != ConfirmationMethod.DEMO:
             return Confirmation(

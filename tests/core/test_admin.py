@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.messages import get_messages
@@ -233,6 +234,11 @@ def build_world(n: int) -> World:
         user=staff, reminder=reminder, kind=reminder.kind, subject="Task due soon"
     )
     NotificationSettings.objects.create(user=staff)
+    AccessAttempt.objects.create(  # a failed sign-in, as django-axes records it
+        username=f"mistyped{n}", ip_address="192.0.2.1", user_agent="test", get_data="",
+        post_data="", http_accept="text/html", path_info="/accounts/login/",
+        failures_since_start=1,
+    )
     audit_record(actor=staff, action="task.created", obj=task, matter_id=matter.pk)
     return World(staff, attorney, matter, vendor, engagement, task, submission, signoff)
 
