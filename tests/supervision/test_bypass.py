@@ -240,6 +240,7 @@ def approve_old_version_after_newer_upload(cast: Cast, scene: Scene) -> None:
 
 def _superuser_client() -> Client:
     boss = User.objects.create_superuser("boss", "boss@example.com", f.PASSWORD)
+    f.enrol_mfa(boss)  # admin access requires a second factor
     client = Client()
     client.force_login(boss)
     return client
