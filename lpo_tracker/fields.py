@@ -27,3 +27,13 @@ class Priority(models.TextChoices):
     NORMAL = "normal", "Normal"
     HIGH = "high", "High"
     URGENT = "urgent", "Urgent"
+
+
+class ConfirmationMethod(models.TextChoices):
+    """How a person confirmed it was them just before a sign-off (the step-up)."""
+
+    TOTP = "totp", "Authenticator app code"
+    RECOVERY_CODE = "recovery_codes", "Recovery code"
+    WEBAUTHN = "webauthn", "Security key"
+    PASSWORD = "password", "Password"
+    DEMO = "demo", "Demo data (seeded, no sign-in)"

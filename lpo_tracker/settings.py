@@ -8,6 +8,7 @@ PostgreSQL and Redis. LPO_ENV=production switches on the hardening that
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 from pathlib import Path
@@ -53,10 +54,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "guardian",
+    "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "django_filters",
     "lpo_tracker.core",
     "lpo_tracker.audit",
+    "lpo_tracker.signin",
     "vendors",
     "matters",
     "supervision",
@@ -71,8 +77,16 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sign-in block (lpo_tracker/signin): idle and absolute session limits, allauth's
+    # login stages, MFA enrolment before anything else, no-store on every page.
+    "lpo_tracker.signin.middleware.SessionTimeoutMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "lpo_tracker.signin.middleware.MFAEnrolmentMiddleware",
+    "lpo_tracker.signin.no_store.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised by its backend into the page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lpo_tracker.urls"
@@ -119,6 +133,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out user or address is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -267,6 +283,58 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Sign-in, MFA and sessions (lpo_tracker/signin; docs/security.md) ---------------------
+# One cache for every web process: rate limits and used TOTP codes must be seen by all of
+# them. Redis when REDIS_URL is set; else a folder under var/ (runstack's processes share it).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "lpo"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+
+# Lockout (django-axes): N failures within the window lock the username, and separately the
+# address, for the same period. Attempts live in the database (shared by every process,
+# listed in the admin, where deleting them unlocks, audited).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_USE_ATTEMPT_EXPIRATION = True  # failures older than the window stop counting
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "lpo_tracker.signin.lockout.username_of"
+AXES_LOCKOUT_CALLABLE = "lpo_tracker.signin.lockout.lockout_response"
+# A success must not wipe failures: with per-address counting it would clear other users'.
+AXES_RESET_ON_SUCCESS = False
+AXES_ENABLE_ADMIN = False  # lpo_tracker.signin.admin registers the audited unlock instead
+SIGNIN_HELP_CONTACT = env_str("SIGNIN_HELP_CONTACT", "the firm's IT help desk")
+
+# Accounts and MFA (django-allauth): usernames, no self sign-up, no e-mail verification
+# (accounts are made by the firm). Django's own views keep password change and reset.
+ACCOUNT_ADAPTER = "lpo_tracker.signin.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "lpo_tracker.signin.forms.SignInForm"}
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = True  # the session lasts SESSION_COOKIE_AGE, idle limit aside
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("SIGNOFF_CONFIRMATION_SECONDS", 300, minimum=30)
+# allauth's own "login_failed" limit guards the second-factor codes (5 wrong per user in
+# 5 minutes, 10 a minute per address); wrong passwords are axes's (AccountAdapter).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = FIRM_NAME
+MFA_TOTP_PERIOD = 30
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION  # http://127.0.0.1 in development
+# Who must use a second factor: any of attorneys, vendors, admins (comma-separated).
+MFA_REQUIRED_FOR = frozenset(env_list("MFA_REQUIRED_FOR", ["attorneys", "vendors", "admins"]))
+_unknown_roles = MFA_REQUIRED_FOR - {"attorneys", "vendors", "admins", "none"}
+if _unknown_roles:
+    raise ImproperlyConfigured(
+        f"MFA_REQUIRED_FOR: unknown {', '.join(sorted(_unknown_roles))}; "
+        "use attorneys, vendors, admins or none."
+    )
+# A sign-off needs a second factor (password where the user has none) this recent.
+SIGNOFF_CONFIRMATION_SECONDS = ACCOUNT_REAUTHENTICATION_TIMEOUT
+# Sessions end after this much inactivity, and SESSION_COOKIE_AGE after sign-in at the latest.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
 
 LOGGING = {
     "version": 1,

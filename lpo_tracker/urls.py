@@ -1,16 +1,25 @@
 """URL routes. There is deliberately no route for uploaded files: work product and evidence
 are served only by permission-checked views."""
 
+from allauth.account import views as account_views
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 admin.site.site_header = "LPO Tracker administration"
 admin.site.site_title = "LPO Tracker"
 admin.site.index_title = "Matters, vendors and supervision"
+# The admin signs in through the app's sign-in (lockout, second factor), not its own form.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # allauth signs in (password, then the second factor); Django's views keep sign-out,
+    # password change and reset. Earlier routes win where the two define the same path.
+    path("accounts/login/", account_views.login, name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/2fa/", include("allauth.mfa.urls")),
+    path("accounts/", include("allauth.account.urls")),
     path("matters/", include("matters.urls")),
     path("vendors/", include("vendors.urls")),
     path("engagements/", include("matters.engagement_urls")),

@@ -184,8 +184,9 @@ class SignOffAdmin(ViewOnlyAdmin):
         "bar_admission",
         "sha256_prefix",
         "signed_at",
+        "confirmation_method",
     ]
-    list_filter = ["bar_admission__jurisdiction", "task__matter__client"]
+    list_filter = ["bar_admission__jurisdiction", "confirmation_method", "task__matter__client"]
     search_fields = ["task__title", "task__matter__number", "attorney__username", "sha256"]
     date_hierarchy = "signed_at"
     list_select_related = ["task__matter", "submission", "attorney", "bar_admission"]

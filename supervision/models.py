@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from lpo_tracker.fields import Priority, TaskType
+from lpo_tracker.fields import ConfirmationMethod, Priority, TaskType
 
 
 class AttorneyProfile(models.Model):
@@ -173,11 +173,22 @@ class SignOff(models.Model):
     attestation_text = models.TextField()
     sha256 = models.CharField(max_length=64)
     signed_at = models.DateTimeField(default=timezone.now)
+    # The step-up: how and when the attorney confirmed it was them just before signing.
+    # Empty only on sign-offs recorded before step-up existed.
+    confirmation_method = models.CharField(
+        max_length=20, choices=ConfirmationMethod.choices, blank=True
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-signed_at"]
         verbose_name = "sign-off"
         constraints = [
+            models.CheckConstraint(
+                condition=Q(confirmation_method="", confirmed_at__isnull=True)
+                | (~Q(confirmation_method="") & Q(confirmed_at__isnull=False)),
+                name="signoff_confirmation_complete",
+            ),
             models.CheckConstraint(
                 condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="signoff_sha256_hex"
             ),

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.clock import firm_today
-from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
+from lpo_tracker.errors import ConfirmationRequired, InvalidTransition, NotEligible, RuleViolation
+from lpo_tracker.signin.stepup import Confirmation, confirmation_problem
 from matters.models import (
     DECIDE_FROM,
     DELIVER_FROM,
@@ -241,6 +242,8 @@ def review_request_changes(
 class Eligibility:
     blockers: list[str] = field(default_factory=list)
     bar_admission: BarAdmission | None = None
+    # Not a blocker: an eligible attorney is asked to confirm it is them (step-up) first.
+    confirmation_problem: str | None = None
 
     @property
     def eligible(self) -> bool:
@@ -248,7 +251,8 @@ class Eligibility:
 
 
 def signoff_eligibility(
-    *, user: AnyUser, task: Task, submission: Submission | None, day: dt.date | None = None
+    *, user: AnyUser, task: Task, submission: Submission | None, day: dt.date | None = None,
+    confirmation: Confirmation | None = None,
 ) -> Eligibility:
     """Every reason `user` may not sign off `submission` of `task` (ABA Model Rules 5.1, 5.3).
 
@@ -257,6 +261,8 @@ def signoff_eligibility(
     3. The `supervise_matter` permission on the task's matter.
     4. Not screened from the matter (a wall beats any grant).
     5. Not the person who submitted this version.
+    Separately, `confirmation_problem`: the step-up (a fresh second factor, or password for
+    a user without one) is missing or stale (`lpo_tracker.signin.stepup`).
     """
     day = day or firm_today()
     result = Eligibility()
@@ -287,6 +293,8 @@ def signoff_eligibility(
         )
     if submission is not None and submission.submitted_by_id == user.pk:
         result.blockers.append("You submitted this version; another attorney must sign it off.")
+    if not result.blockers:
+        result.confirmation_problem = confirmation_problem(user=user, confirmation=confirmation)
     return result
 
 
@@ -310,13 +318,15 @@ def signoff_record(
     task: Task,
     submission: Submission,
     attestation_accepted: bool,
+    confirmation: Confirmation | None,
     comments: str = "",
 ) -> SignOff:
     """Approve exactly one version of a task's work product. The only way to approve.
 
     1. Lock the task; it must be awaiting review and `submission` must still be its latest
        version (an upload that raced in wins, and this approval is refused).
-    2. Check eligibility; the attorney must have accepted the attestation.
+    2. Check eligibility; the attorney must have accepted the attestation and confirmed it
+       is them recently (`confirmation`: the step-up, recorded on the sign-off).
     3. Close the review as approved, record the immutable sign-off with the attestation text
        and the version's SHA-256, and move the task to approved with a conditional update.
     """
@@ -324,13 +334,17 @@ def signoff_record(
     if submission.task_id != locked.pk:
         raise RuleViolation("That version belongs to another task.", code="invalid")
     _require_current(submission, latest_submission(locked))
-    eligibility = signoff_eligibility(user=actor, task=locked, submission=submission)
+    eligibility = signoff_eligibility(user=actor, task=locked, submission=submission,
+                                      confirmation=confirmation)
     if not eligibility.eligible:
         raise NotEligible(" ".join(eligibility.blockers), code="not_eligible")
     if not attestation_accepted:
         raise RuleViolation("Read and accept the attestation to sign off.",
                             code="attestation_required")
-    assert eligibility.bar_admission is not None
+    if eligibility.confirmation_problem is not None:
+        raise ConfirmationRequired(eligibility.confirmation_problem,
+                                   code="confirmation_required")
+    assert eligibility.bar_admission is not None and confirmation is not None
     now = timezone.now()
     review = _open_review(locked, submission, actor)
     review.reviewer = actor
@@ -348,6 +362,8 @@ def signoff_record(
                                           bar_admission=eligibility.bar_admission),
         sha256=submission.sha256,
         signed_at=now,
+        confirmation_method=confirmation.method,
+        confirmed_at=confirmation.confirmed_at,
     )
     moved = Task.objects.filter(pk=locked.pk, status=locked.status).update(
         status=TaskStatus.APPROVED, approved_signoff=signoff, approved_at=now, updated_at=now
@@ -365,7 +381,8 @@ def signoff_record(
            bar_number=eligibility.bar_admission.number,
            vendor=locked.engagement.vendor_id if locked.engagement else None,
            vendor_name=locked.engagement.vendor.name if locked.engagement else "",
-           attestation_text=signoff.attestation_text)
+           attestation_text=signoff.attestation_text,
+           confirmation_method=confirmation.method, confirmed_at=confirmation.confirmed_at)
     return signoff
 
 

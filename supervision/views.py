@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from allauth.core.exceptions import ReauthenticationRequired
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,7 +24,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from lpo_tracker.errors import NotEligible, RuleViolation
+from lpo_tracker.errors import ConfirmationRequired, NotEligible, RuleViolation
+from lpo_tracker.signin.stepup import confirmation_from_request
 from matters.models import Task, TaskStatus
 from matters.selectors import get_task_for, tasks_visible_to
 from matters.services import task_start
@@ -286,7 +288,8 @@ def _render_review(
         context["text_preview"] = _text_preview(request, latest)
         context["inline"] = latest.content_type in INLINE_CONTENT_TYPES
         if page.actions.review:
-            eligibility = signoff_eligibility(user=user, task=task, submission=latest)
+            eligibility = signoff_eligibility(user=user, task=task, submission=latest,
+                                              confirmation=confirmation_from_request(request))
             context["eligibility"] = eligibility
             if eligibility.eligible and eligibility.bar_admission is not None:
                 context["attestation"] = attestation_text(
@@ -320,8 +323,13 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
             signoff_record(
                 actor=signed_in_user(request), task=task, submission=submission,
                 attestation_accepted=form.cleaned_data["attestation_accepted"],
+                confirmation=confirmation_from_request(request),
                 comments=form.cleaned_data["comments"],
             )
+        except ConfirmationRequired:
+            # allauth's middleware keeps this POST, asks for the second factor (or the
+            # password), then replays the POST, which the service then accepts.
+            raise ReauthenticationRequired() from None
         except NotEligible as exc:
             messages.error(request, exc.message)
             status = 403

@@ -8,6 +8,7 @@ vetted), a user of vendor B (vetted, engaged on another matter), and a firm admi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,38 @@ def _private_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher() -> Iterator[None]:
+    """Django's PBKDF2 is slow on purpose (about a second here per check); the sign-in and
+    lockout tests check many passwords. Production settings keep the default hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _email_backend(settings: pytest.FixtureRequest) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_keys(settings: pytest.FixtureRequest) -> None:
+    """Each test gets its own key prefix in the shared cache (Redis in CI): used TOTP codes
+    and rate-limit counters of one test never reach another, or a later run."""
+    settings.CACHES = {  # type: ignore[attr-defined]
+        alias: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}-{uuid.uuid4().hex}"}
+        for alias, config in settings.CACHES.items()  # type: ignore[attr-defined]
+    }
+
+
+@pytest.fixture
+def admin_user(db: None, django_user_model: type[User]) -> User:
+    """pytest-django's superuser (behind `admin_client`), enrolled in MFA as the firm's
+    policy requires of anyone with admin access."""
+    user = django_user_model.objects.create_superuser(
+        username="admin", email="admin@example.com", password=f.PASSWORD
+    )
+    f.enrol_mfa(user)
+    return user
 
 
 @dataclass

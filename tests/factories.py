@@ -7,6 +7,7 @@ the services, so tests exercise the same paths as the product.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from decimal import Decimal
 from typing import Any
@@ -30,8 +31,38 @@ from supervision.models import AttorneyProfile, BarAdmission, BarStatus, Submiss
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorStatus, VendorUser
 
 PASSWORD = "correct-horse-battery-staple"
-# Hash once: make_password is deliberately slow and the cast creates many users.
-_HASHED_PASSWORD = make_password(PASSWORD)
+
+
+@functools.cache
+def _hashed_password() -> str:
+    """Hashed once, on first use (under the tests' fast hasher, see conftest.py)."""
+    return make_password(PASSWORD)
+# The authenticator-app secret of every test user enrolled in MFA (base32).
+TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def totp_code(secret: str = TOTP_SECRET, *, at: float | None = None) -> str:
+    """The code an authenticator app shows for `secret` now (or at `at`)."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int((at or time.time()) // 30)))
+
+
+def enrol_mfa(user: User) -> list[str]:
+    """Enrol `user` in MFA (authenticator app + recovery codes); the recovery codes."""
+    from lpo_tracker.signin.services import mfa_enrol
+
+    return mfa_enrol(user=user, totp_secret=TOTP_SECRET)
+
+
+def fresh_confirmation(method: str = "totp") -> Any:
+    """A step-up confirmation made just now, as the review page collects it."""
+    from lpo_tracker.fields import ConfirmationMethod
+    from lpo_tracker.signin.stepup import Confirmation
+
+    return Confirmation(method=ConfirmationMethod(method), confirmed_at=timezone.now())
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -44,7 +75,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.LazyFunction(lambda: _HASHED_PASSWORD)
+    password = factory.LazyFunction(_hashed_password)
 
 
 class ClientFactory(factory.django.DjangoModelFactory[Client]):
@@ -85,8 +116,10 @@ def vetted_vendor(**kwargs: Any) -> Vendor:
 
 
 def vendor_user(vendor: Vendor, username: str) -> User:
+    """A user of `vendor`, enrolled in MFA as the firm's policy requires of vendor staff."""
     user = UserFactory.create(username=username)
     VendorUser.objects.create(user=user, vendor=vendor)
+    enrol_mfa(user)
     return user
 
 
@@ -103,6 +136,7 @@ def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New Yo
         admitted_on=today - dt.timedelta(days=3650),
         expires_on=today - dt.timedelta(days=1) if lapsed else today + dt.timedelta(days=365),
     )
+    enrol_mfa(user)  # attorneys must use a second factor (MFA_REQUIRED_FOR)
     return user
 
 
@@ -220,7 +254,8 @@ def advance(task: Task, to: str, *, staff: User, engagement: Engagement,
                                                           upload=pdf_upload()),
         TaskStatus.IN_REVIEW: lambda t: review_start(actor=attorney_actor, task=t),
         TaskStatus.APPROVED: lambda t: signoff_record(
-            actor=attorney_actor, task=t, submission=_latest(t), attestation_accepted=True),
+            actor=attorney_actor, task=t, submission=_latest(t), attestation_accepted=True,
+            confirmation=fresh_confirmation()),
         TaskStatus.DELIVERED: lambda t: task_deliver(actor=staff, task=t),
     }
     for state in order[order.index(TaskStatus(task.status)) + 1: target + 1]:

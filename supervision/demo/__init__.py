@@ -21,6 +21,7 @@ from supervision.demo.data import (
     RISK_ADMIN,
     SCREENED_USER,
     demo_logins,
+    demo_second_factor,
 )
 
 __all__ = [
@@ -35,5 +36,6 @@ __all__ = [
     "DemoSummary",
     "demo_logins",
     "demo_present",
+    "demo_second_factor",
     "seed_demo",
 ]

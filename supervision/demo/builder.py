@@ -21,6 +21,10 @@ from django.utils.text import slugify
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.core.context import RequestContext, request_context
 from lpo_tracker.errors import RuleViolation
+from lpo_tracker.fields import ConfirmationMethod
+from lpo_tracker.signin.policy import mfa_required_for
+from lpo_tracker.signin.services import mfa_enrol
+from lpo_tracker.signin.stepup import Confirmation
 from matters.models import (
     Client,
     ConflictCheckStatus,
@@ -49,6 +53,7 @@ from supervision.demo.data import (
     ATTORNEYS,
     CLIENTS,
     DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
     ENGAGEMENTS,
     ESCALATION_PARTNER,
     FIRM_DOMAIN,
@@ -171,6 +176,7 @@ class DemoBuilder:
                 self._engagements()
                 for spec in TASKS:
                     self._task(spec)
+                self._second_factors()
         except BaseException:
             for name in self.stored_files:
                 default_storage.delete(name)
@@ -189,6 +195,13 @@ class DemoBuilder:
             .values_list("status", flat=True)
         )
         return summary
+
+    def _second_factors(self) -> None:
+        """Everyone whose role requires MFA gets the demo's shared authenticator secret
+        (DEMO_TOTP_SECRET; `manage.py demo_totp` prints its current code)."""
+        for user in self.users.values():
+            if mfa_required_for(user):
+                mfa_enrol(user=user, totp_secret=DEMO_TOTP_SECRET)
 
     def _created(self, actor: User, obj: models.Model, matter_id: int | None = None) -> None:
         audit_record(actor=actor, action="demo.created", obj=obj, matter_id=matter_id,
@@ -510,6 +523,8 @@ class DemoBuilder:
             elif step == "signoff":
                 signoff_record(actor=reviewer, task=task, submission=self._latest(task),
                                attestation_accepted=True,
+                               confirmation=Confirmation(method=ConfirmationMethod.DEMO,
+                                                         confirmed_at=self.now),
                                comments="Reviewed in full; approved for client use.")
             elif step == "deliver":
                 task_deliver(actor=staff, task=task,

@@ -11,6 +11,9 @@ from vendors.models import DiligenceKind, RateUnit
 
 # One password for every demo login, printed by the command. Demo only: never in production.
 DEMO_PASSWORD = "supervise-every-step"  # noqa: S105
+# The authenticator-app secret every demo user who needs MFA shares (base32, for an app or
+# `manage.py demo_totp`). Demo only: real users scan their own QR code at first sign-in.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPLPOTRACKERDEMO22"  # noqa: S105
 # The demo is present when this client exists; a second run then only prints the logins.
 MARKER_CLIENT_CODE = "HALC"
 FIRM_DOMAIN = "halewhitmore.example"
@@ -103,6 +106,13 @@ ATTORNEYS: tuple[AttorneySpec, ...] = (
     AttorneySpec(LAPSED_ATTORNEY, "Senior Associate", False, "Chicago", "+1 312 555 0188",
                  (Admission("Illinois", "6319552", 7, -40),)),
 )
+
+
+def demo_second_factor() -> str:
+    """How a demo user gets past the second factor, printed under the logins."""
+    return ("Attorneys, vendor staff and admins are then asked for an authenticator code: "
+            "run `.venv/bin/python manage.py demo_totp` for the current one (or add the "
+            f"secret {DEMO_TOTP_SECRET} to an authenticator app).")
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

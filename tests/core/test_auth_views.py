@@ -1,5 +1,6 @@
-"""Sign in, sign out, password change and password reset (django.contrib.auth's views with
-the project's templates)."""
+"""Sign in (allauth's view: the form's fields are `login` and `password`), sign out, password
+change and password reset (django.contrib.auth's views), all with the project's templates.
+The associate here holds no role that requires MFA; tests/signin covers the second factor."""
 
 from __future__ import annotations
 
@@ -29,14 +30,14 @@ def test_login_page_renders_with_labelled_fields(client: Client) -> None:
     body = response.content.decode()
     assert response.status_code == 200
     assert "<h1>Sign in</h1>" in body
-    assert 'for="id_username"' in body and 'for="id_password"' in body
+    assert 'for="id_login"' in body and 'for="id_password"' in body
     assert "csrfmiddlewaretoken" in body
     assert reverse("password_reset") in body
 
 
 def test_login_works_and_lands_on_the_dashboard(client: Client, associate: object) -> None:
     response = client.post(reverse("login"),
-                           {"username": "associate", "password": f.PASSWORD})
+                           {"login": "associate", "password": f.PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == reverse("supervision:dashboard")
     assert client.session.get("_auth_user_id") == str(associate.pk)  # type: ignore[attr-defined]
@@ -47,14 +48,14 @@ def test_login_returns_to_the_page_asked_for(client: Client, associate: object) 
     response = client.get(matters)
     assert response["Location"] == f"{reverse('login')}?next={matters}"
     response = client.post(f"{reverse('login')}?next={matters}",
-                           {"username": "associate", "password": f.PASSWORD, "next": matters})
+                           {"login": "associate", "password": f.PASSWORD, "next": matters})
     assert response["Location"] == matters
 
 
 def test_wrong_password_is_an_error_on_the_page(client: Client, associate: object) -> None:
-    response = client.post(reverse("login"), {"username": "associate", "password": "nope"})
+    response = client.post(reverse("login"), {"login": "associate", "password": "nope"})
     assert response.status_code == 200
-    assert "enter a correct username and password" in response.content.decode()
+    assert "username and/or password you specified are not correct" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

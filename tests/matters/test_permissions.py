@@ -435,11 +435,13 @@ REFUSALS: dict[str, Refusal] = {
         NotEligible, "You do not supervise matter"),
     "signoff_record by a vendor user": Refusal(
         lambda w: signoff_record(actor=_user(w, "vendor_a_user"), task=w.in_review,
-                                 submission=_latest(w.in_review), attestation_accepted=True),
+                                 submission=_latest(w.in_review), attestation_accepted=True,
+                                 confirmation=f.fresh_confirmation()),
         NotEligible, "Vendor users cannot sign off"),
     "signoff_record by the screened user": Refusal(
         lambda w: signoff_record(actor=_user(w, "screened"), task=w.in_review,
-                                 submission=_latest(w.in_review), attestation_accepted=True),
+                                 submission=_latest(w.in_review), attestation_accepted=True,
+                                 confirmation=f.fresh_confirmation()),
         NotEligible, "screened from matter"),
     "task_deliver by a vendor user": Refusal(
         lambda w: task_deliver(actor=_user(w, "vendor_a_user"), task=w.approved),

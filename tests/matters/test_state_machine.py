@@ -84,7 +84,7 @@ def test_services_make_every_legal_move_and_no_other(cast: Cast) -> None:
     def sign(task: Task) -> None:
         signoff_record(actor=attorney, task=fresh(task),
                        submission=latest_submission(task),  # type: ignore[arg-type]
-                       attestation_accepted=True)
+                       attestation_accepted=True, confirmation=f.fresh_confirmation())
 
     task = cast.advance(cast.task, S.ASSIGNED)                         # draft → assigned
     task_reassign(actor=staff, task=task, engagement=vendor_b,

@@ -111,7 +111,7 @@ def submitted_by_an_attorney_on_the_team(cast: Cast, tmp_path: Path) -> Scene:
 def sign(cast: Cast, scene: Scene, attorney: User) -> None:
     signoff_record(actor=attorney, task=scene.task,
                    submission=latest_submission(scene.task),  # type: ignore[arg-type]
-                   attestation_accepted=True)
+                   attestation_accepted=True, confirmation=f.fresh_confirmation())
 
 
 # --- Attempts -----------------------------------------------------------------------------
@@ -237,11 +237,12 @@ def approve_old_version_after_newer_upload(cast: Cast, scene: Scene) -> None:
     review_start(actor=cast.attorney, task=scene.task)
     old = Submission.objects.get(task=scene.task, version=1)
     signoff_record(actor=cast.attorney2, task=scene.task, submission=old,
-                   attestation_accepted=True)
+                   attestation_accepted=True, confirmation=f.fresh_confirmation())
 
 
 def _superuser_client() -> Client:
     boss = User.objects.create_superuser("boss", "boss@example.com", f.PASSWORD)
+    f.enrol_mfa(boss)  # admin access requires a second factor
     client = Client()
     client.force_login(boss)
     return client

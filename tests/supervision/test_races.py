@@ -135,7 +135,7 @@ def sign(attorney: Any, task: Task, submission: Submission | None = None) -> Cal
     version = submission or latest_submission(task)
     assert version is not None
     return lambda: signoff_record(actor=attorney, task=task, submission=version,
-                                  attestation_accepted=True)
+                                  attestation_accepted=True, confirmation=f.fresh_confirmation())
 
 
 def upload(cast: Cast, task: Task) -> Callable[[], Any]:

@@ -122,7 +122,7 @@ def run(side: Side, *, title: str, sla: dt.datetime, steps: list[tuple[str, dt.d
             else:
                 signoff_record(actor=attorney, task=task,  # type: ignore[arg-type]
                                submission=latest_submission(task),  # type: ignore[arg-type]
-                               attestation_accepted=True)
+                               attestation_accepted=True, confirmation=f.fresh_confirmation())
     return task
 
 

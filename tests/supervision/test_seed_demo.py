@@ -9,17 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allauth.mfa.utils import is_mfa_enabled
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.test import Client as HttpClient
+from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.services import audit_verify_chain
-from lpo_tracker.fields import TaskType
+from lpo_tracker.fields import ConfirmationMethod, TaskType
+from lpo_tracker.signin.policy import mfa_required_for
 from matters.models import (
     WITH_VENDOR_STATES,
     Client,
@@ -178,8 +183,33 @@ class TestSeededDemo:
         assert risk.has_perm("matters.add_matter") and risk.has_perm("matters.change_matter")
         assert set(VendorUser.objects.values_list("user__username", flat=True)) <= set(usernames)
         for username, password, _role in logins[:1] + logins[-1:]:
-            assert authenticate(username=username, password=password) is not None
+            # django-axes (lockout) needs the request it counts failures against.
+            request = RequestFactory().post("/accounts/login/")
+            assert authenticate(request, username=username, password=password) is not None
             assert username in seeded
+
+    def test_demo_users_pass_the_second_factor_with_the_printed_code(self, seeded: str
+                                                                     ) -> None:
+        """Everyone whose role requires MFA is enrolled with the demo secret, and the code
+        `manage.py demo_totp` prints completes the real sign-in."""
+        assert "manage.py demo_totp" in seeded
+        required = [user for user in User.objects.all() if mfa_required_for(user)]
+        assert required and all(is_mfa_enabled(user) for user in required)
+        out = io.StringIO()
+        call_command("demo_totp", stdout=out)
+        code = out.getvalue().split()[0]
+        client = HttpClient()
+        response = client.post(reverse("login"), {"login": demo.LAPSED_ATTORNEY,
+                                                  "password": demo.DEMO_PASSWORD})
+        assert response["Location"] == reverse("mfa_authenticate")
+        assert client.post(reverse("mfa_authenticate"), {"code": code}).status_code == 302
+        assert client.session["_auth_user_id"] == str(
+            User.objects.get(username=demo.LAPSED_ATTORNEY).pk)
+
+    def test_seeded_signoffs_say_they_were_not_confirmed_by_a_person(self, seeded: str
+                                                                   ) -> None:
+        methods = set(SignOff.objects.values_list("confirmation_method", flat=True))
+        assert methods == {ConfirmationMethod.DEMO}
 
 
     def test_audit_chain_verifies_after_seeding(self, seeded: str) -> None:

@@ -107,7 +107,7 @@ def test_attorney_cannot_sign_off_own_submission(cast: Cast) -> None:
     ]
     with pytest.raises(NotEligible, match="You submitted this version"):
         signoff_record(actor=cast.attorney2, task=task, submission=submission,
-                       attestation_accepted=True)
+                       attestation_accepted=True, confirmation=f.fresh_confirmation())
     assert not SignOff.objects.exists()
 
 
@@ -149,7 +149,8 @@ def test_eligible_attorney_approves_and_signoff_records_the_exact_version(cast: 
         assert version2 is not None and version2.version == 2
 
         signoff = signoff_record(actor=cast.attorney, task=task, submission=version2,
-                                 attestation_accepted=True, comments="Good work.")
+                                 attestation_accepted=True, comments="Good work.",
+                                 confirmation=f.fresh_confirmation())
 
     bar = BarAdmission.objects.get(attorney__user=cast.attorney)
     assert signoff.submission == version2
@@ -175,7 +176,7 @@ def test_signoff_without_accepting_the_attestation_is_refused(cast: Cast) -> Non
     with pytest.raises(RuleViolation, match="accept the attestation") as refusal:
         signoff_record(actor=cast.attorney, task=task,
                        submission=latest_submission(task),  # type: ignore[arg-type]
-                       attestation_accepted=False)
+                       attestation_accepted=False, confirmation=f.fresh_confirmation())
 
     assert refusal.value.code == "attestation_required"
     assert not SignOff.objects.exists()
@@ -189,7 +190,7 @@ def test_signoff_of_a_stale_version_is_refused(cast: Cast) -> None:
 
     with pytest.raises(InvalidTransition, match="no longer the latest") as refusal:
         signoff_record(actor=cast.attorney, task=task, submission=version1,  # type: ignore[arg-type]
-                       attestation_accepted=True)
+                       attestation_accepted=True, confirmation=f.fresh_confirmation())
 
     assert refusal.value.code == "stale_version"
     assert not SignOff.objects.exists()
@@ -202,7 +203,7 @@ def test_signoff_of_another_tasks_version_is_refused(cast: Cast) -> None:
     with pytest.raises(RuleViolation, match="belongs to another task"):
         signoff_record(actor=cast.attorney, task=task,
                        submission=latest_submission(other),  # type: ignore[arg-type]
-                       attestation_accepted=True)
+                       attestation_accepted=True, confirmation=f.fresh_confirmation())
     assert not SignOff.objects.exists()
 
 
@@ -210,7 +211,7 @@ def test_signoff_straight_from_submitted_passes_through_review(cast: Cast) -> No
     task = cast.advance(cast.task, TaskStatus.SUBMITTED)
 
     signoff_record(actor=cast.attorney, task=task, submission=latest_submission(task),  # type: ignore[arg-type]
-                   attestation_accepted=True)
+                   attestation_accepted=True, confirmation=f.fresh_confirmation())
 
     assert Task.objects.get(pk=task.pk).status == TaskStatus.APPROVED
     moves = list(AuditEvent.objects.filter(object_id=str(task.pk), action__in=[
@@ -223,7 +224,7 @@ def test_second_signoff_of_an_approved_task_is_refused(cast: Cast) -> None:
 
     with pytest.raises(InvalidTransition, match="cannot be approved now"):
         signoff_record(actor=cast.attorney2, task=task, submission=latest_submission(task),  # type: ignore[arg-type]
-                       attestation_accepted=True)
+                       attestation_accepted=True, confirmation=f.fresh_confirmation())
     assert SignOff.objects.count() == 1
 
 

@@ -46,6 +46,7 @@ def client_for(user: Any) -> Client:
 def people() -> dict[str, Any]:
     vendor = f.vetted_vendor(name="Ashoka Legal Process")
     superuser = plain_user("root", is_superuser=True, is_staff=True)
+    f.enrol_mfa(superuser)  # admin access requires a second factor
     return {
         "manager": vendor_manager("manager"),
         "reader": vendor_manager("reader", perms=("view_vendor",)),

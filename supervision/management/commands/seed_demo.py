@@ -13,10 +13,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from lpo_tracker.errors import RuleViolation
 from matters.models import TaskStatus
-from supervision.demo import DemoSummary, demo_logins, demo_present, seed_demo
+from supervision.demo import (
+    DemoSummary,
+    demo_logins,
+    demo_present,
+    demo_second_factor,
+    seed_demo,
+)
 
-# `demo_logins` is part of this module's interface: `runstack` imports it to print logins.
-__all__ = ["Command", "demo_logins"]
+# `demo_logins` and `demo_second_factor` are part of this module's interface: `runstack`
+# imports them to print the logins.
+__all__ = ["Command", "demo_logins", "demo_second_factor"]
 
 
 def logins_table(rows: list[tuple[str, str, str]]) -> str:
@@ -48,6 +55,7 @@ class Command(BaseCommand):
         if options["verbosity"] >= 1:
             self.stdout.write("\nDemo logins (every user has the same password):\n")
             self.stdout.write(logins_table(demo_logins()))
+            self.stdout.write("\n" + demo_second_factor())
 
     @staticmethod
     def _describe(summary: DemoSummary, started: float) -> str:

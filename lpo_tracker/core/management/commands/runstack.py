@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -64,23 +64,32 @@ def broker_directories() -> list[Path]:
     return directories
 
 
-def demo_logins() -> list[tuple[str, str, str]]:
-    """(username, password, role) of the demo users, from whichever app provides seed_demo.
-
-    Looked up through the command registry rather than imported, because the project package
-    must not import the apps (docs/architecture.md) and seed_demo may not exist yet.
-    """
+def _seed_demo_module() -> ModuleType | None:
+    """The module of whichever app provides seed_demo, looked up through the command
+    registry rather than imported, because the project package must not import the apps
+    (docs/architecture.md) and seed_demo may not exist yet."""
     app_name = get_commands().get("seed_demo")
     if not app_name or app_name == "django.core":
-        return []
+        return None
     try:
-        module = import_module(f"{app_name}.management.commands.seed_demo")
+        return import_module(f"{app_name}.management.commands.seed_demo")
     except ImportError:
-        return []
+        return None
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(username, password, role) of the demo users."""
     provider: Callable[[], Iterable[tuple[str, str, str]]] | None = getattr(
-        module, "demo_logins", None
+        _seed_demo_module(), "demo_logins", None
     )
     return list(provider()) if provider else []
+
+
+def demo_second_factor() -> str:
+    """How the demo users pass the second factor."""
+    provider: Callable[[], str] | None = getattr(_seed_demo_module(), "demo_second_factor",
+                                                 None)
+    return provider() if provider else ""
 
 
 class Command(BaseCommand):
@@ -207,6 +216,9 @@ class Command(BaseCommand):
                 f"  {user:<{user_width}}  {password:<{password_width}}  {role}"
                 for user, password, role in logins
             )
+            note = demo_second_factor()
+            if note:
+                lines.append(note)
         lines.extend(["Press Ctrl-C to stop.", ""])
         self._say("\n".join(lines))
 
