@@ -62,6 +62,6 @@ lint: $(INSTALLED)
 
 check: $(INSTALLED)
 	$(PYTHON) manage.py makemigrations --check --dry-run
-	LPO_ENV=production ALLOWED_HOSTS=lpo.example.com \
+	LPO_ENV=production ALLOWED_HOSTS=lpo.example.com CLAMAV_ADDRESS=tcp://clamav:3310 \
 	SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" \
 	$(PYTHON) manage.py check --deploy --fail-level WARNING

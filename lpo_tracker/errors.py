@@ -38,3 +38,7 @@ def validated(instance: Any, *, exclude: list[str] | None = None) -> None:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
         raise RuleViolation("; ".join(exc.messages), code="invalid") from exc
+
+
+class UploadRejected(RuleViolation):
+    """An uploaded file was refused (name, size, type, content or malware); nothing stored."""
