@@ -212,10 +212,10 @@ def test_the_limit_is_the_upload_limit_plus_the_form_around_it(settings: Any) ->
 
 
 def _request(remote: str, forwarded: str | None = None) -> HttpRequest:
-    extra = {"REMOTE_ADDR": remote}
+    request = RequestFactory().get("/", REMOTE_ADDR=remote)
     if forwarded is not None:
-        extra["HTTP_X_FORWARDED_FOR"] = forwarded
-    return RequestFactory().get("/", **extra)
+        request.META["HTTP_X_FORWARDED_FOR"] = forwarded
+    return request
 
 
 def test_the_forwarded_address_is_believed_only_from_a_trusted_proxy(settings: Any) -> None:
