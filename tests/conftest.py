@@ -19,7 +19,7 @@ from django.test import override_settings
 from matters.models import Engagement, Matter, MatterRole, Task
 from tests import factories as f
 
-pytest_plugins = ["tests.plugins.services", "tests.plugins.celery_worker"]
+pytest_plugins = ["tests.plugins.services", "tests.plugins.celery_worker", "tests.plugins.clamd"]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -19,7 +19,9 @@ from django.conf import settings
 # other tests put into os.environ (e.g. DJANGO_ALLOW_ASYNC_UNSAFE) can leak into a case.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
 GOOD_SECRET = "k" * 20 + "x7Q-pL9_vR2mZ4sT8wY1cF6hJ3nB5dG0aE" + "u" * 10
-PRODUCTION = {"LPO_ENV": "production", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "lpo.example"}
+# As docker-compose.yml runs it: clamd at its service address (checked, not connected to).
+PRODUCTION = {"LPO_ENV": "production", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "lpo.example",
+              "CLAMAV_ADDRESS": "tcp://clamav:3310"}
 
 REPORT = """
 import json, django
