@@ -20,8 +20,10 @@ keepalive = 5
 # Recycle workers now and then, staggered, so a slow leak never takes the site down.
 max_requests = 2000
 max_requests_jitter = 200
-# Heartbeat files on tmpfs: a container's overlay disk can stall them and get workers killed.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Heartbeat files on tmpfs (gunicorn's advice for containers): a container's overlay disk can
+# stall them and get workers killed. Only gunicorn's own heartbeat files go there.
+_TMPFS = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _TMPFS if os.path.isdir(_TMPFS) else None
 accesslog = "-"
 errorlog = "-"
 # Request line and headers: gunicorn's limits, stated (the body limit is the app's and nginx's).
