@@ -280,6 +280,9 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 # Addresses (IPs or CIDR networks) of the reverse proxies whose X-Forwarded-For is believed;
 # from anyone else the header is ignored and the peer address is the client (django-ipware).
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
+# django-axes counts failed sign-ins per address: the same address the audit trail records,
+# or behind the proxy every client would share (and lock out) the proxy's.
+AXES_CLIENT_IP_CALLABLE = "lpo_tracker.core.client_ip.client_ip"
 # ClamAV: every upload is scanned before it is stored. "unix:///path", "/path" or
 # "tcp://host:port"; "off" to run without scanning. Unset: on when Debian's clamd socket is
 # present (the embedded default runs without it). Configured but unreachable refuses uploads.
