@@ -13,7 +13,7 @@ import sys
 import urllib.error
 import urllib.request
 
-HEALTH_PATH = "/healthz/"
+HEALTH_PATH = "/healthz"  # liveness, answered before host checks and the HTTPS redirect
 
 
 def probe_host(allowed_hosts: str) -> str:
