@@ -62,7 +62,7 @@ lint: $(INSTALLED)
 
 check: $(INSTALLED)
 	$(PYTHON) manage.py makemigrations --check --dry-run
-	LPO_ENV=production ALLOWED_HOSTS=lpo.example.com \
+	LPO_ENV=production ALLOWED_HOSTS=lpo.example.com CLAMAV_ADDRESS=tcp://clamav:3310 \
 	SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" \
 	AUDIT_HMAC_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" \
 	$(PYTHON) manage.py check --deploy --fail-level WARNING

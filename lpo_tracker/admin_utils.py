@@ -57,7 +57,7 @@ def human_size(num_bytes: int | None) -> str:
 
 def pretty_json(value: Any) -> SafeString:
     text = json.dumps(value, indent=2, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
-    return format_html('<pre style="margin:0">{}</pre>', text)
+    return format_html('<pre class="lpo-json">{}</pre>', text)  # lpo/admin.css: no inline style
 
 
 # --- Audit of admin writes ----------------------------------------------------------------
@@ -153,6 +153,10 @@ class LpoModelAdmin(admin.ModelAdmin):
     """The base of every editable admin: audited, partial saves; optional bulk delete."""
 
     allow_bulk_delete = True
+
+    class Media:
+        css = {"all": ["lpo/admin.css"]}
+
     # Django 6 makes https the default scheme of URL form fields; opt in now.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 

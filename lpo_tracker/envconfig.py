@@ -6,8 +6,11 @@ ImproperlyConfigured with the variable's name and what was expected, at start-up
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
@@ -116,3 +119,42 @@ def env_keyed_secrets(name: str, *, min_length: int) -> dict[str, str]:
             )
         keys[key_id] = secret
     return keys
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks, each checked."""
+    values = env_list(name, default)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {value!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)."
+            ) from None
+    return values
+
+
+def env_clamav_address(name: str, *, default_socket: str) -> str:
+    """Where clamd listens, as `unix:///path` or `tcp://host:port`; "" when scanning is off.
+
+    Unset: the distribution's socket if it exists (clamd installed on this host), else off.
+    "off" switches scanning off explicitly.
+    """
+    value = _raw(name)
+    if value is None or value == "":
+        return f"unix://{default_socket}" if Path(default_socket).exists() else ""
+    if value.lower() == "off":
+        return ""
+    if value.startswith("/"):
+        return f"unix://{value}"
+    parts = urlsplit(value)
+    if parts.scheme == "unix" and parts.path:
+        return value
+    if parts.scheme == "tcp" and parts.hostname:
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if port:
+            return value
+    raise ImproperlyConfigured(
+        f"{name}={value!r} must be unix:///path/to/clamd.sock, tcp://host:port or off."
+    )

@@ -42,3 +42,5 @@ def validated(instance: Any, *, exclude: list[str] | None = None) -> None:
 
 class ConfirmationRequired(RuleViolation):
     """The act needs a fresh confirmation of who is at the keyboard (step-up) first."""
+class UploadRejected(RuleViolation):
+    """An uploaded file was refused (name, size, type, content or malware); nothing stored."""

@@ -12,16 +12,20 @@ import datetime as dt
 import hashlib
 import hmac
 from pathlib import Path
+from typing import Any
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from lpo_tracker.envconfig import (
     env_bool,
     env_choice,
+    env_clamav_address,
     env_database,
     env_int,
     env_keyed_secrets,
     env_list,
+    env_networks,
     env_redis_url,
     env_str,
     env_timezone,
@@ -58,6 +62,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "csp",
     "django_htmx",
     "django_filters",
     "lpo_tracker.core",
@@ -70,7 +75,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files carry the policy too: every response has it.
+    "csp.middleware.CSPMiddleware",
+    "lpo_tracker.core.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Refuses oversized and streamed bodies before anything reads them, and (process_view,
+    # before CsrfViewMiddleware's) large bodies to views that take no upload.
+    "lpo_tracker.core.request_limits.RequestBodyLimitMiddleware",
     "lpo_tracker.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -166,8 +177,8 @@ STATICFILES_DIRS = [BASE_DIR / "lpo_tracker" / "static"]
 STORAGES = {
     "default": {
         # Work product is confidential: stored outside any URL, served only by permission-
-        # checked views. There is deliberately no MEDIA_URL route.
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # checked views. There is deliberately no MEDIA_URL route. Writes only scanned files.
+        "BACKEND": "lpo_tracker.storage.ScannedFileSystemStorage",
         "OPTIONS": {"location": str(Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private"))))},
     },
     "staticfiles": {
@@ -179,6 +190,9 @@ STORAGES = {
     },
 }
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 200, minimum=1) * 1024 * 1024
+# The whole request body of an upload: the file plus multipart framing and the form's other
+# fields. nginx's client_max_body_size (deploy/nginx.conf) is the same figure.
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -335,6 +349,46 @@ if _unknown_roles:
 SIGNOFF_CONFIRMATION_SECONDS = ACCOUNT_REAUTHENTICATION_TIMEOUT
 # Sessions end after this much inactivity, and SESSION_COOKIE_AGE after sign-in at the latest.
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+# --- Headers, request limits, uploads and deployment (docs/security.md) ----------------
+# Content-Security-Policy (django-csp): nothing inline, nothing from another origin. htmx's
+# own indicator <style> is switched off in base.html (htmx-config meta) and lives in app.css.
+# The inline document viewer replaces this with `sandbox` (supervision.views).
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],  # the review page frames the document, same origin
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],  # as X_FRAME_OPTIONS; the viewer allows its own origin
+        "upgrade-insecure-requests": PRODUCTION,
+    },
+}
+# Browser features no page uses are switched off; security keys (WebAuthn) stay available
+# to the app's own pages for the second factor.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [], "autoplay": [], "camera": [], "display-capture": [],
+    "geolocation": [], "gyroscope": [], "magnetometer": [], "microphone": [], "midi": [],
+    "payment": [], "usb": [], "serial": [], "hid": [], "bluetooth": [],
+    "browsing-topics": [], "screen-wake-lock": [], "xr-spatial-tracking": [],
+    "publickey-credentials-create": ["self"], "publickey-credentials-get": ["self"],
+}
+# Addresses (IPs or CIDR networks) of the reverse proxies whose X-Forwarded-For is believed;
+# from anyone else the header is ignored and the peer address is the client (django-ipware).
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
+# django-axes counts failed sign-ins per address: the same address the audit trail records,
+# or behind the proxy every client would share (and lock out) the proxy's.
+AXES_CLIENT_IP_CALLABLE = "lpo_tracker.core.client_ip.client_ip"
+# ClamAV: every upload is scanned before it is stored. "unix:///path", "/path" or
+# "tcp://host:port"; "off" to run without scanning. Unset: on when Debian's clamd socket is
+# present (the embedded default runs without it). Configured but unreachable refuses uploads.
+CLAMAV_ADDRESS = env_clamav_address("CLAMAV_ADDRESS", default_socket="/var/run/clamav/clamd.ctl")
+CLAMAV_TIMEOUT_SECONDS = env_int("CLAMAV_TIMEOUT_SECONDS", 120, minimum=1)
 
 LOGGING = {
     "version": 1,

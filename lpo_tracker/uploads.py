@@ -1,7 +1,7 @@
 """Validation of uploaded files that any app stores as evidence: name, size, type and content,
-checked before anything is written. The browser's declared content type is never trusted;
-the extension is allow-listed and the bytes must match it (an Office file must really be an
-Office zip, not any zip).
+checked before anything is written, then a malware scan (`upload_accept`). The browser's
+declared content type is never trusted; the extension is allow-listed and the bytes must
+match it (an Office file must really be an Office zip, not any zip).
 
 Shared by the apps that may not import each other: vendors (due-diligence evidence) and
 matters (the client's consent to outsourcing). `supervision.uploads` applies the same rules to
@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
+from django.db import models, transaction
 from django.template.defaultfilters import filesizeformat
 
-from lpo_tracker.errors import RuleViolation
+from lpo_tracker import malware
+from lpo_tracker.audit.services import audit_record
+from lpo_tracker.errors import UploadRejected
 
 # Signed agreements, certificates, audit reports, insurance certificates, and scans of them.
 EVIDENCE_TYPES: dict[str, str] = {
@@ -52,8 +56,8 @@ class CheckedUpload:
     sha256: str
 
 
-class UploadRejected(RuleViolation):
-    pass
+__all__ = ["EVIDENCE_TYPES", "CheckedUpload", "UploadRejected", "check_upload",
+           "clean_file_name", "content_type_for", "upload_accept"]
 
 
 def clean_file_name(raw: str) -> str:
@@ -148,6 +152,38 @@ def check_upload(upload: UploadedFile, *, content_types: Mapping[str, str] = EVI
     return CheckedUpload(
         name=name, content_type=content_types[extension], size=size, sha256=digest.hexdigest()
     )
+
+
+def upload_accept(
+    *,
+    actor: AbstractBaseUser,
+    upload: UploadedFile,
+    about: models.Model,
+    matter_id: int | None = None,
+    content_types: Mapping[str, str] = EVIDENCE_TYPES,
+) -> CheckedUpload:
+    """Everything a file passes before it is stored; every storing service calls this.
+
+    1. `check_upload`: name, size, type and content.
+    2. The malware scan (clamd). Infected: the attempt is audited against `about` (the task,
+       vendor or engagement the file was for) and refused. Scanner unreachable: refused.
+    3. A clean upload is marked as scanned, so the storage does not scan it a second time.
+
+    Call it before opening the transaction that stores the file: the audit event of an
+    infected file is committed in its own transaction, which an enclosing one would undo.
+    """
+    checked = check_upload(upload, content_types=content_types)
+    try:
+        malware.scan(upload, name=checked.name)
+    except malware.UploadInfected as exc:
+        with transaction.atomic():
+            audit_record(
+                actor=actor, action="upload.refused_infected", obj=about, matter_id=matter_id,
+                after={"name": checked.name, "size": checked.size, "sha256": checked.sha256,
+                       "signature": exc.signature},
+            )
+        raise
+    return checked
 
 
 def content_type_for(name: str, content_types: Mapping[str, str] = EVIDENCE_TYPES) -> str:

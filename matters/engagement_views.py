@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.clock import firm_today
+from lpo_tracker.core.request_limits import accepts_upload
 from lpo_tracker.errors import NotEligible, RuleViolation
 from lpo_tracker.uploads import EVIDENCE_TYPES, UploadRejected, check_upload, content_type_for
 from matters import services
@@ -277,6 +278,7 @@ def engagement_conflict_check(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_view
 @require_POST
+@accepts_upload(lambda request, pk: _engagement_for(request, pk, perm=CHANGE))
 def engagement_consent(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the client's consent and, in the same transaction, its evidence file."""
     engagement = _engagement_for(request, pk, perm=CHANGE)

@@ -23,7 +23,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
-from lpo_tracker.uploads import check_upload
+from lpo_tracker.uploads import CheckedUpload, upload_accept
 from matters.models import (
     ASSIGN_FROM,
     CANCEL_FROM,
@@ -404,36 +404,47 @@ def engagement_blockers(engagement: Engagement, *, day: dt.date) -> list[str]:
     return blockers
 
 
+def _store_consent_evidence(
+    actor: User, locked: Engagement, upload: UploadedFile, checked: CheckedUpload
+) -> str:
+    """Store the file on the locked row under a random path and audit it with its name, size
+    and SHA-256 (the row has only the file); returns the stored name. A newer file replaces
+    the older one on the row; the trail keeps both."""
+    before = {"consent_evidence": locked.consent_evidence.name or None}
+    locked.consent_evidence.save(checked.name, upload, save=False)
+    stored_name = locked.consent_evidence.name
+    locked.save(update_fields=["consent_evidence"])
+    audit_record(
+        actor=actor,
+        action="engagement.consent_evidence_added",
+        obj=locked,
+        matter_id=locked.matter_id,
+        before=before,
+        after={"consent_evidence": stored_name, "name": checked.name,
+               "size": checked.size, "sha256": checked.sha256},
+    )
+    return stored_name
+
+
 def engagement_consent_evidence_add(
     *, actor: User, engagement: Engagement, upload: UploadedFile
 ) -> Engagement:
     """Attach the client's signed consent (a letter, an e-mail as PDF) to the engagement.
 
     1. Only someone who may change the matter; the file is checked (name, size, type,
-       content) before anything is written.
-    2. Store it under a random path; the audit event keeps its name, size and SHA-256 (the
-       engagement row has only the file), in the same transaction. A failed step removes the
-       stored bytes. A newer file replaces the older one on the row; the trail keeps both.
+       content) and scanned for malware before anything is written (an infected file is
+       refused and the attempt audited).
+    2. Store it under a random path, audited, in one transaction. A failed step removes the
+       stored bytes.
     """
     _require_matter_perm(actor, engagement.matter, CHANGE, "record client consent")
-    checked = check_upload(upload)
+    checked = upload_accept(actor=actor, upload=upload, about=engagement,
+                            matter_id=engagement.matter_id)
     stored_name = ""
     try:
         with transaction.atomic():
             locked = Engagement.objects.select_for_update().get(pk=engagement.pk)
-            before = {"consent_evidence": locked.consent_evidence.name or None}
-            locked.consent_evidence.save(checked.name, upload, save=False)
-            stored_name = locked.consent_evidence.name
-            locked.save(update_fields=["consent_evidence"])
-            audit_record(
-                actor=actor,
-                action="engagement.consent_evidence_added",
-                obj=locked,
-                matter_id=locked.matter_id,
-                before=before,
-                after={"consent_evidence": stored_name, "name": checked.name,
-                       "size": checked.size, "sha256": checked.sha256},
-            )
+            stored_name = _store_consent_evidence(actor, locked, upload, checked)
     except BaseException:
         if stored_name:
             engagement.consent_evidence.storage.delete(stored_name)
@@ -446,13 +457,29 @@ def engagement_consent_record_with_evidence(
     evidence: UploadedFile | None = None,
 ) -> Engagement:
     """Record the client's consent and, in the same transaction, its evidence file (the
-    consent form of the engagement page): both or neither."""
-    with transaction.atomic():
-        recorded = engagement_record_consent(actor=actor, engagement=engagement,
-                                             given_by=given_by, given_on=given_on, scope=scope)
-        if evidence is not None:
-            recorded = engagement_consent_evidence_add(actor=actor, engagement=recorded,
-                                                       upload=evidence)
+    consent form of the engagement page): both or neither.
+
+    The file is checked and scanned before the transaction opens: an infected file records
+    neither, and the audit event of the attempt is not rolled back with them.
+    """
+    _require_matter_perm(actor, engagement.matter, CHANGE, "record client consent")
+    checked = (
+        upload_accept(actor=actor, upload=evidence, about=engagement,
+                      matter_id=engagement.matter_id)
+        if evidence is not None else None
+    )
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            recorded = engagement_record_consent(actor=actor, engagement=engagement,
+                                                 given_by=given_by, given_on=given_on,
+                                                 scope=scope)
+            if evidence is not None and checked is not None:
+                stored_name = _store_consent_evidence(actor, recorded, evidence, checked)
+    except BaseException:
+        if stored_name:
+            engagement.consent_evidence.storage.delete(stored_name)
+        raise
     return recorded
 
 

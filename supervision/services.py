@@ -48,7 +48,7 @@ from supervision.models import (
 )
 from supervision.selectors import delivery_refusal, review_refusal
 from supervision.sla import compute_deadline, policy_for
-from supervision.uploads import check_upload
+from supervision.uploads import upload_accept
 from vendors.selectors import is_vendor_user
 
 logger = logging.getLogger(__name__)
@@ -90,14 +90,15 @@ def submission_create(
 ) -> Submission:
     """Store a new immutable version of the work product and put the task up for review.
 
-    1. Validate the file (name, size, type, content) before touching the database.
+    1. Validate the file (name, size, type, content) and scan it for malware before touching
+       the database (an infected file is refused and the attempt audited).
     2. Lock the task; only an assigned vendor (or the matter team) uploads, in a state that
        takes work product.
     3. Store the file under a random path with its SHA-256 and size, as the next version.
     4. Supersede any review in progress and any approval: a new version is reviewed afresh.
     5. Start the review window; after commit, tell the supervising attorneys.
     """
-    checked = check_upload(upload)
+    checked = upload_accept(actor=actor, upload=upload, about=task, matter_id=task.matter_id)
     stored: Submission | None = None
     try:
         with transaction.atomic():

@@ -24,10 +24,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from lpo_tracker.core.request_limits import accepts_upload
 from lpo_tracker.errors import ConfirmationRequired, NotEligible, RuleViolation
 from lpo_tracker.signin.stepup import confirmation_from_request
 from matters.models import Task, TaskStatus
-from matters.selectors import get_task_for, tasks_visible_to
+from matters.selectors import get_task_for, task_work_refusal, tasks_visible_to
 from matters.services import task_start
 from supervision import notifications as notices
 from supervision.forms import (
@@ -160,8 +161,18 @@ def upload_response(
     return render_form(form)
 
 
+def authorise_upload(request: HttpRequest, pk: int) -> None:
+    """Before the body is read: 404 for a task the user may not see, 403 for one they may
+    not upload to (the service's own rule). The state is left to the service's message."""
+    refusal = task_work_refusal(request.user, get_task_for(request.user, pk),
+                                "upload work product")
+    if refusal is not None:
+        raise PermissionDenied(refusal.message)
+
+
 @login_required
 @require_POST
+@accepts_upload(authorise_upload)
 def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     return upload_response(

@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.plugins.services",
     "tests.plugins.celery_worker",
     "tests.plugins.evidence_flush",
+    "tests.plugins.clamd",
 ]
 
 
@@ -33,7 +34,7 @@ def _private_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("private-media")
     storages = {
         "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "lpo_tracker.storage.ScannedFileSystemStorage",
             "OPTIONS": {"location": str(root)},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -14,7 +14,7 @@ from django.utils import timezone
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
-from lpo_tracker.uploads import check_upload
+from lpo_tracker.uploads import upload_accept
 from vendors.models import (
     VENDOR_TRANSITIONS,
     ConflictDeclaration,
@@ -139,8 +139,9 @@ def diligence_record_add(
     """Record a due-diligence document with its evidence (ABA Formal Opinion 08-451).
 
     1. Only a firm vendor manager records diligence.
-    2. Check the evidence file (name, size, type, content) and the record (dates in order,
-       insurance with its coverage) before anything is written.
+    2. Check the evidence file (name, size, type, content, malware scan: an infected file is
+       refused and the attempt audited) and the record (dates in order, insurance with its
+       coverage) before anything is written.
     3. Store the file under a random path with its SHA-256; audit in the same transaction.
        A failed step removes the stored bytes, so nothing is left half-recorded.
     """
@@ -148,7 +149,7 @@ def diligence_record_add(
     if evidence is None:
         raise RuleViolation("Attach the signed document or certificate as evidence.",
                             code="evidence_required")
-    checked = check_upload(evidence)
+    checked = upload_accept(actor=actor, upload=evidence, about=vendor)
     if kind == DiligenceKind.INSURANCE and coverage_amount is None:
         raise RuleViolation("Give the insurance policy's coverage amount.",
                             code="coverage_required")

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lpo_tracker.clock import firm_today
+from lpo_tracker.core.request_limits import accepts_upload
 from lpo_tracker.errors import NotEligible, RuleViolation
 from lpo_tracker.fields import TaskType
 from lpo_tracker.uploads import UploadRejected, content_type_for
@@ -187,6 +188,7 @@ def vendor_set_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @manager_view
 @require_http_methods(["GET", "POST"])
+@accepts_upload(lambda request, pk: get_vendor_for(request.user, pk, write=True))
 def diligence_add(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = get_vendor_for(request.user, pk, write=True)
     form = DiligenceForm(request.POST if request.method == "POST" else None,

@@ -31,6 +31,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lpo_tracker.clock import firm_today
+from lpo_tracker.core.request_limits import accepts_upload
 from lpo_tracker.errors import NotEligible, RuleViolation
 from matters.models import (
     AWAITING_REVIEW_STATES,
@@ -49,7 +50,7 @@ from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
 from supervision.selectors import get_submission_for, task_actions_for
 from supervision.services import submission_open
-from supervision.views import act, upload_response
+from supervision.views import act, authorise_upload, upload_response
 from vendors.access import portal_membership, portal_view
 from vendors.forms import DeclarationForm
 from vendors.models import ConflictDeclaration
@@ -165,6 +166,7 @@ def task_start_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @portal_view
 @require_POST
+@accepts_upload(authorise_upload)  # after portal_view's membership check
 def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     return upload_response(

@@ -20,8 +20,9 @@ from django.conf import settings
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
 GOOD_SECRET = "k" * 20 + "x7Q-pL9_vR2mZ4sT8wY1cF6hJ3nB5dG0aE" + "u" * 10
 AUDIT_KEY = "a" * 16 + "Zr8-Kq2_mW5nX9pL" + "b" * 8
+# As docker-compose.yml runs it: clamd at its service address (checked, not connected to).
 PRODUCTION = {"LPO_ENV": "production", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "lpo.example",
-              "AUDIT_HMAC_KEY": AUDIT_KEY}
+              "AUDIT_HMAC_KEY": AUDIT_KEY, "CLAMAV_ADDRESS": "tcp://clamav:3310"}
 
 REPORT = """
 import json, django

@@ -25,6 +25,7 @@ from django.urls import reverse
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    ConsoleMessage,
     Page,
     ViewportSize,
     expect,
@@ -90,13 +91,20 @@ class Site:
     url: str
     browser: Browser
     _contexts: list[BrowserContext] = field(default_factory=list)
+    # What the browser refused under the Content-Security-Policy, on any page of the test.
+    csp_violations: list[str] = field(default_factory=list)
 
     def page(self) -> Page:
         context = self.browser.new_context(viewport=VIEWPORT)
         self._contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
+        page.on("console", self._note_csp_violation)
         return page
+
+    def _note_csp_violation(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
 
     def signed_in(self, user: AbstractBaseUser) -> Page:
         """A fresh browser session of `user`, signed in through the login form and, for a
@@ -131,6 +139,7 @@ def site(live_server: Any, browser: Browser) -> Iterator[Site]:
     running = Site(url=live_server.url, browser=browser)
     yield running
     running.close()
+    assert running.csp_violations == [], "the browser refused content under the CSP"
 
 
 @pytest.fixture
@@ -152,7 +161,9 @@ def screenshot(page: Page, name: str, *, for_readme: bool = False) -> Path:
 
 def blocking_violations(page: Page) -> list[str]:
     """axe-core's serious and critical violations on the page, one line each."""
-    page.add_script_tag(path=str(AXE_SCRIPT))
+    # Evaluated, not added as a <script>: the pages' Content-Security-Policy (rightly) blocks
+    # inline script, and DevTools evaluation is outside its reach.
+    page.evaluate(AXE_SCRIPT.read_text())
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']} — "
