@@ -24,7 +24,9 @@ from lpo_tracker.envconfig import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("LPO_VAR_DIR", str(BASE_DIR / "var")))
+# Relative to the checkout, never to the current directory: `make run` and a `manage.py`
+# command run from anywhere find the same embedded database.
+VAR_DIR = BASE_DIR / Path(env_str("LPO_VAR_DIR", "var")).expanduser()
 
 LPO_ENV = env_choice("LPO_ENV", "development", ("development", "production"))
 PRODUCTION = LPO_ENV == "production"
@@ -175,6 +177,9 @@ if REDIS_URL:
 else:
     _BROKER_DIR = VAR_DIR / "celery"
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport, but writing each message atomically (temp file + rename):
+    # the stock one let the worker read a half-written file and die (lpo_tracker.filesystem_broker).
+    CELERY_BROKER_TRANSPORT = "lpo_tracker.filesystem_broker:Transport"
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'celery-results'}"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "out"),
@@ -185,7 +190,7 @@ else:
     }
     # The filesystem broker does not create its folders; every process (web, worker, beat,
     # a management command) may be the first to need them.
-    for _folder in ("out", "processed", "control"):
+    for _folder in ("out", "out/.incoming", "processed", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True

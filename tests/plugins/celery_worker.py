@@ -8,8 +8,8 @@ Follows the pitfalls in STACK.md:
   `@pytest.mark.django_db(transaction=True)`.
 - `live_worker` (and celery.contrib.pytest's `celery_worker`) run *our* app, with its real
   tasks and settings, on this xdist worker's own Redis database (tests.plugins.services).
-- `filesystem_worker` runs a second app on Celery's filesystem broker in `tmp_path`: the
-  embedded default that `make run` uses when REDIS_URL is unset.
+- `filesystem_worker` runs a second app on the embedded filesystem broker in `tmp_path`
+  (lpo_tracker.filesystem_broker): the default that `make run` uses when REDIS_URL is unset.
 """
 
 from __future__ import annotations
@@ -101,16 +101,18 @@ def filesystem_worker(
 ) -> Iterator[WorkController]:
     """A real worker on the filesystem broker; send through `filesystem_worker.app`."""
     broker = tmp_path / "broker"
-    for folder in ("out", "processed", "results"):
+    for folder in ("out", "processed", "control", "results"):
         (broker / folder).mkdir(parents=True)
     app = Celery("lpo_tracker_filesystem", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(
         broker_url="filesystem://",
+        broker_transport="lpo_tracker.filesystem_broker:Transport",
         broker_transport_options={
             "data_folder_in": str(broker / "out"),
             "data_folder_out": str(broker / "out"),
             "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
             "polling_interval": 0.1,
         },
         result_backend=f"file://{broker / 'results'}",
