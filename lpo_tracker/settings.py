@@ -62,6 +62,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, before host checks and the HTTPS redirect (a health probe speaks
+    # plain HTTP to the container's own address).
+    "lpo_tracker.core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lpo_tracker.core.middleware.RequestIdMiddleware",
@@ -209,6 +212,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# /readyz: a heartbeat (worker, beat) or the oldest unsent e-mail older than this is reported
+# as failing. Beat sends the worker's heartbeat every 30 s; the reminder sweep runs every 5 min.
+READYZ_HEARTBEAT_MAX_AGE_SECONDS = env_int("READYZ_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=1)
+READYZ_UNSENT_EMAIL_MAX_AGE_SECONDS = env_int(
+    "READYZ_UNSENT_EMAIL_MAX_AGE_SECONDS", 900, minimum=1
+)
+
 # --- E-mail ------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
@@ -239,10 +249,31 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# One handler on the root logger; Django's own loggers propagate to it instead of printing a
+# second copy through Django's default console handler. Every line has the request id; a
+# refused request (4xx) is one line, without the traceback (lpo_tracker.logs).
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "lpo_tracker.logs.RequestIdFilter"},
+        "refused_request": {"()": "lpo_tracker.logs.RefusedRequestFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+        "json": {"()": "lpo_tracker.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "refused_request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }

@@ -181,3 +181,12 @@ def test_the_image_copies_every_local_app() -> None:
 
     for package in sorted(local_packages):
         assert re.search(rf"^COPY {package}/ {package}/$", dockerfile, re.MULTILINE), package
+
+
+def test_web_is_health_checked_on_readyz_and_the_worker_by_a_ping(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    probe = " ".join(argv_of(services["web"]["healthcheck"]["test"]))
+    assert "http://127.0.0.1:8000/readyz" in probe
+    assert "urlopen" in probe  # raises (exit 1) on a 503
+    assert services["worker"]["healthcheck"]["test"]
