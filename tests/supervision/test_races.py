@@ -30,8 +30,9 @@ from tests.conftest import Cast, build_cast
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 ROUNDS = 3
-# Long enough for the second thread to reach the row lock and block on it.
-HOLD_SECONDS = 0.4
+# The holder keeps its lock until PostgreSQL shows the second thread blocked on it (an event,
+# not a guess at how fast the machine is); this is only the bound for a broken test.
+BLOCKED_TIMEOUT_SECONDS = 60.0
 HOLDER = "lock-holder"
 
 
@@ -63,6 +64,22 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
 
 
 
+def wait_until_another_session_is_blocked_by_this_one() -> None:
+    """Poll PostgreSQL from inside the holder's transaction: is any backend waiting on us?"""
+    deadline = time.monotonic() + BLOCKED_TIMEOUT_SECONDS
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # fresh pg_stat_activity
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity "
+                           "WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid)))")
+            row = cursor.fetchone()
+            if row is not None and row[0]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("the second thread never blocked on the task's row lock")
+            time.sleep(0.02)
+
+
 class LockHolder:
     """Pauses the thread named HOLDER inside its transaction, right after it has locked the
     task row: `latest_submission` is the first read after the lock in both `signoff_record`
@@ -80,7 +97,7 @@ def holder(monkeypatch: pytest.MonkeyPatch) -> LockHolder:
     def latest_after_a_pause(task: Task) -> Submission | None:
         if threading.current_thread().name == HOLDER:
             holder.locked.set()
-            time.sleep(HOLD_SECONDS)
+            wait_until_another_session_is_blocked_by_this_one()
         return real(task)
 
     monkeypatch.setattr(services, "latest_submission", latest_after_a_pause)
