@@ -170,6 +170,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Celery -----------------------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL")
+# Prepended to every Redis key Celery uses (queues and results), so that several
+# deployments, or several test runs, can share one Redis database without meeting.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -177,6 +180,10 @@ if REDIS_URL:
         # Unacked tasks come back after this; longer than the longest hard time limit.
         "visibility_timeout": 3600,
     }
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, object] = {}
+    if REDIS_KEY_PREFIX:
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = REDIS_KEY_PREFIX
+        CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["global_keyprefix"] = REDIS_KEY_PREFIX
 else:
     _BROKER_DIR = VAR_DIR / "celery"
     CELERY_BROKER_URL = "filesystem://"

@@ -27,6 +27,7 @@ from celery.signals import task_postrun
 from celery.worker import WorkController
 
 from lpo_tracker.celery import app as project_app
+from tests.plugins.services import redis_options
 
 # A worker thread stops within this many seconds once its test ends.
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
@@ -61,11 +62,13 @@ def _conf_overridden(app: Celery, overrides: Mapping[str, Any]) -> Iterator[Cele
 
 
 @pytest.fixture(scope="session")
-def celery_config(redis_url: str) -> dict[str, Any]:
+def celery_config(redis_url: str, redis_key_prefix: str) -> dict[str, Any]:
     return {
         "broker_url": redis_url,
         "result_backend": redis_url,
-        "broker_transport_options": {"visibility_timeout": 3600},
+        # This run's own keys (tests.plugins.services): two runs never meet in Redis.
+        "broker_transport_options": redis_options(redis_key_prefix),
+        "result_backend_transport_options": {"global_keyprefix": redis_key_prefix},
         "task_always_eager": False,
         # Leave the root logger (and pytest's log capture) alone when a worker starts.
         "worker_hijack_root_logger": False,
@@ -116,6 +119,7 @@ def filesystem_worker(
             "polling_interval": 0.1,
         },
         result_backend=f"file://{broker / 'results'}",
+        result_backend_transport_options={},  # no Redis key prefix on file names
         task_always_eager=False,
         worker_hijack_root_logger=False,
     )
