@@ -12,6 +12,7 @@ from django.conf import settings
 
 from lpo_tracker.core.tasks import ping
 from tests.plugins.services import redis_db_number, redis_db_of
+from tests.waits import EVENT_TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +31,7 @@ def test_ping_through_redis_is_answered_by_a_real_worker(
 
     result = ping.delay()
 
-    assert result.get(timeout=20) == "pong"
+    assert result.get(timeout=EVENT_TIMEOUT_SECONDS) == "pong"
     # The result came back through this xdist worker's own Redis database, under this run's
     # own key prefix.
     assert redis_client.exists(f"{redis_key_prefix}celery-task-meta-{result.id}")
@@ -45,7 +46,7 @@ def test_ping_through_the_filesystem_broker_is_answered_by_a_real_worker(
 
     result = app.tasks[ping.name].delay()
 
-    assert result.get(timeout=20) == "pong"
+    assert result.get(timeout=EVENT_TIMEOUT_SECONDS) == "pong"
     results_dir = Path(app.conf.result_backend.removeprefix("file://"))
     assert (results_dir / f"celery-task-meta-{result.id}").exists()
 

@@ -100,7 +100,7 @@ class OwnRedis:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=EVENT_TIMEOUT_SECONDS)
         self.process = None
 
     @staticmethod
