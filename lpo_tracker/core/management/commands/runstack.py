@@ -214,9 +214,12 @@ class Command(BaseCommand):
             "",
             f"LPO Tracker is running at {url}",
             f"Admin: {url}admin/",
+            f"Health: {url}healthz and {url}readyz",
             f"Broker: {urlsplit(str(settings.CELERY_BROKER_URL)).scheme}, "
             f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}",
         ]
+        if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+            lines.append(f"Data: {settings.VAR_DIR} (LPO_VAR_DIR)")
         logins = demo_logins()
         if logins:
             user_width = max(len(user) for user, _, _ in logins)
