@@ -72,7 +72,7 @@ def redis_db_of(url: str) -> int:
 def redis_db_number(base_url: str) -> int:
     """The database after REDIS_URL's, plus the xdist worker's index: /0 → gw0 → 1, gw1 → 2.
 
-    Two test runs sharing one Redis stay apart by giving them different REDIS_URL databases.
+    Two test runs on the same databases still stay apart: each has its own key prefix.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     index = int(worker[2:]) if worker.startswith("gw") else 0
@@ -130,14 +130,6 @@ def _redact(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return urlunsplit(parts._replace(netloc=netloc))
     return url
-
-
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return (
-        not hasattr(config, "workerinput")
-        and config.getoption("dist", "no") != "no"
-        and bool(config.getoption("tx", None))
-    )
 
 
 def _point_celery_at(broker_url: str, result_backend: str, options: dict[str, Any],
