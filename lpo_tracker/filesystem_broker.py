@@ -111,8 +111,13 @@ class Channel(filesystem.Channel):
             try:
                 # The claim: of several consumers, exactly one rename succeeds.
                 os.rename(folder / name, claimed)
-            except OSError:
+            except FileNotFoundError:
                 continue  # another consumer took it
+            except OSError as exc:  # e.g. EXDEV: never skip a message silently
+                raise ChannelError(
+                    f"Cannot claim {name!r} into {str(claimed_dir)!r}: the processed folder "
+                    "must be on the same file system as the queue folder."
+                ) from exc
             try:
                 payload = claimed.read_bytes()
             except OSError as exc:
