@@ -49,10 +49,13 @@ $(INSTALLED): requirements-dev.lock
 run: $(INSTALLED)
 	$(PYTHON) manage.py runstack
 
+# Unset DATABASE_URL/REDIS_URL: the defaults above if they answer, else throwaway servers
+# (temporary directory, stopped afterwards) where PostgreSQL/Redis are installed, else one
+# line saying what to install (tests/throwaway_services.py).
 test: $(INSTALLED)
-	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
-	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PYTHON) -m tests.throwaway_services \
+		--database-default "$(TEST_DATABASE_URL)" --redis-default "$(TEST_REDIS_URL)" \
+		-- $(PYTHON) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	@status=0; \

@@ -12,6 +12,13 @@ from typing import Any
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Every 30 s: the worker's heartbeat for /readyz (lpo_tracker.core.heartbeats); beat's own
+    # heartbeat is stamped whenever it publishes, so this keeps both fresh.
+    "heartbeat": {
+        "task": "core.heartbeat",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
     # Every 5 minutes: reviews waiting, review windows and vendor deadlines due soon, due or
     # overdue, the escalation ladder, expiring due diligence; then every e-mail still unsent
     # (the safety net for a "review waiting" message lost while Redis was down).

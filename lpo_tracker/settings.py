@@ -32,7 +32,9 @@ from lpo_tracker.envconfig import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("LPO_VAR_DIR", str(BASE_DIR / "var")))
+# Relative to the checkout, never to the current directory: `make run` and a `manage.py`
+# command run from anywhere find the same embedded database.
+VAR_DIR = BASE_DIR / Path(env_str("LPO_VAR_DIR", "var")).expanduser()
 
 LPO_ENV = env_choice("LPO_ENV", "development", ("development", "production"))
 PRODUCTION = LPO_ENV == "production"
@@ -74,6 +76,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, before host checks and the HTTPS redirect (a health probe speaks
+    # plain HTTP to the container's own address).
+    "lpo_tracker.core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files carry the policy too: every response has it.
     "csp.middleware.CSPMiddleware",
@@ -198,6 +203,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Celery -----------------------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL")
+# Prepended to every Redis key Celery uses (queues and results), so that several
+# deployments, or several test runs, can share one Redis database without meeting.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -205,9 +213,16 @@ if REDIS_URL:
         # Unacked tasks come back after this; longer than the longest hard time limit.
         "visibility_timeout": 3600,
     }
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, object] = {}
+    if REDIS_KEY_PREFIX:
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = REDIS_KEY_PREFIX
+        CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["global_keyprefix"] = REDIS_KEY_PREFIX
 else:
     _BROKER_DIR = VAR_DIR / "celery"
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport, but writing each message atomically (temp file + rename):
+    # the stock one let the worker read a half-written file and die (lpo_tracker.filesystem_broker).
+    CELERY_BROKER_TRANSPORT = "lpo_tracker.filesystem_broker:Transport"
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'celery-results'}"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "out"),
@@ -218,7 +233,7 @@ else:
     }
     # The filesystem broker does not create its folders; every process (web, worker, beat,
     # a management command) may be the first to need them.
-    for _folder in ("out", "processed", "control"):
+    for _folder in ("out", "out/.incoming", "processed", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
@@ -266,6 +281,11 @@ AUDIT_ANCHOR_FILE = env_str(
     str(VAR_DIR / "audit-anchors.jsonl")
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     else "",
+# /readyz: a heartbeat (worker, beat) or the oldest unsent e-mail older than this is reported
+# as failing. Beat sends the worker's heartbeat every 30 s; the reminder sweep runs every 5 min.
+READYZ_HEARTBEAT_MAX_AGE_SECONDS = env_int("READYZ_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=1)
+READYZ_UNSENT_EMAIL_MAX_AGE_SECONDS = env_int(
+    "READYZ_UNSENT_EMAIL_MAX_AGE_SECONDS", 900, minimum=1
 )
 
 # --- E-mail ------------------------------------------------------------------------------
@@ -390,10 +410,31 @@ AXES_CLIENT_IP_CALLABLE = "lpo_tracker.core.client_ip.client_ip"
 CLAMAV_ADDRESS = env_clamav_address("CLAMAV_ADDRESS", default_socket="/var/run/clamav/clamd.ctl")
 CLAMAV_TIMEOUT_SECONDS = env_int("CLAMAV_TIMEOUT_SECONDS", 120, minimum=1)
 
+# One handler on the root logger; Django's own loggers propagate to it instead of printing a
+# second copy through Django's default console handler. Every line has the request id; a
+# refused request (4xx) is one line, without the traceback (lpo_tracker.logs).
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "lpo_tracker.logs.RequestIdFilter"},
+        "refused_request": {"()": "lpo_tracker.logs.RefusedRequestFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+        "json": {"()": "lpo_tracker.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "refused_request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }

@@ -9,14 +9,17 @@ many rows it shows.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.core.health import CheckResult
 from lpo_tracker.errors import NotEligible
 from matters.models import (
     AWAITING_REVIEW_STATES,
@@ -39,7 +42,7 @@ from matters.selectors import (
     user_has_matter_perm,
     vendor_submission_filter,
 )
-from supervision.models import Review, SignOff, Submission
+from supervision.models import ReminderRecord, Review, SignOff, Submission
 from vendors.models import Vendor
 from vendors.selectors import is_vendor_user
 
@@ -260,3 +263,32 @@ def get_submission_for(user: AnyUser, pk: int) -> Submission:
         raise Http404("No such version.")
     submission.task = get_task_for(user, submission.task_id)
     return submission
+
+
+# --- Operations -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnsentEmail:
+    count: int
+    oldest_at: dt.datetime | None
+
+
+def unsent_email_summary() -> UnsentEmail:
+    """Reminders whose e-mail has not gone out yet (given up ones included), and the oldest
+    one's time: the one place that knows where sends are recorded (`/readyz` reads it).
+    Both read the partial index on unsent reminders."""
+    unsent = ReminderRecord.objects.filter(sent_at__isnull=True)
+    figures = unsent.aggregate(count=Count("pk"), oldest_at=Min("created_at"))
+    return UnsentEmail(count=figures["count"], oldest_at=figures["oldest_at"])
+
+
+def email_readiness(now: dt.datetime) -> CheckResult:
+    """`/readyz`'s e-mail check: not ok once the oldest unsent e-mail waits too long."""
+    summary = unsent_email_summary()
+    age = None if summary.oldest_at is None else max(0.0, (now - summary.oldest_at).total_seconds())
+    limit = settings.READYZ_UNSENT_EMAIL_MAX_AGE_SECONDS
+    return CheckResult(age is None or age <= limit, False,
+                       {"unsent": summary.count,
+                        "oldest_age_seconds": None if age is None else round(age),
+                        "max_age_seconds": limit})

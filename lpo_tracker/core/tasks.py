@@ -16,3 +16,13 @@ def ping() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return "pong"
+
+
+@shared_task(name="core.heartbeat", ignore_result=True, soft_time_limit=10, time_limit=20)
+def heartbeat() -> None:
+    """Sent by beat every 30 s: stamps the worker's heartbeat that `/readyz` reads."""
+    from django.utils import timezone
+
+    from lpo_tracker.core.heartbeats import WORKER, heartbeat_record
+
+    heartbeat_record(name=WORKER, now=timezone.now())

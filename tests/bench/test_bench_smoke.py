@@ -8,13 +8,22 @@ figures come from `python -m bench` on a dedicated database (docs/performance.md
 from __future__ import annotations
 
 import re
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection
 
 from bench.generate import Plan, generate
-from bench.loadtest import database_url_from_settings, load_table, run_load
+from bench.loadtest import (
+    database_url_from_settings,
+    free_port,
+    gunicorn,
+    load_table,
+    run_load,
+    session_cookie,
+    task_path,
+)
 from bench.pages import (
     CASES,
     pages_table,
@@ -27,6 +36,14 @@ from supervision.models import SignOff, Submission
 
 pytestmark = pytest.mark.postgres
 SMALL_TASKS = 2_000
+REQUESTS_PER_PAGE = 10
+
+
+def fetch(base: str, path: str, cookie: str) -> int:
+    request = urllib.request.Request(  # noqa: S310 - loopback http only
+        base + path, headers={"Cookie": f"sessionid={cookie}"})
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
+        return int(response.status) if response.geturl() == base + path else 0
 
 
 def build_small_firm() -> Plan:
@@ -105,17 +122,33 @@ def test_sweep_bench_finds_the_due_tasks_and_rolls_back() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_load_test_serves_the_three_pages_through_gunicorn() -> None:
-    """gunicorn (1 worker) against the test database, wrk or locust for a second a page."""
+def test_gunicorn_serves_a_counted_number_of_requests_for_each_page() -> None:
+    """The pages the load test drives, through gunicorn (1 worker), two at a time: counted
+    requests, so a slow machine makes this slower, never failing (issue 14)."""
     build_small_firm()
-    assert User.objects.filter(username="attorney000").exists()
+    cookie = session_cookie()
+    pages = ["/", "/review/", task_path()]
+    requests = [path for path in pages for _ in range(REQUESTS_PER_PAGE)]
+    with (gunicorn(database_url_from_settings(), workers=1, port=free_port(),
+                   conn_max_age=0) as (base, _), ThreadPoolExecutor(max_workers=2) as pool):
+        statuses = list(pool.map(lambda path: fetch(base, path, cookie), requests))
+    assert statuses == [200] * (len(pages) * REQUESTS_PER_PAGE)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_load_test_reports_its_numbers_for_the_three_pages() -> None:
+    """The load tool (wrk, or locust without it) runs for its window and its output is read
+    into the table. How many requests fit into the window depends on the machine, so only
+    their quality is asserted: no errors, no non-2xx, ordered percentiles when any finished."""
+    build_small_firm()
 
     results = run_load(database_url_from_settings(), workers=1, connections=2, seconds=1,
                        warmup=0.5)
 
     assert [r.page for r in results] == ["dashboard", "review queue", "task page"]
     for result in results:
-        assert result.requests > 0 and result.rps > 0, result
         assert result.non_2xx == 0 and result.errors == 0, result
-        assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms
+        assert result.requests >= 0
+        if result.requests:
+            assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms
     assert "requests/s" in load_table(results, label="smoke", conn_max_age=0)

@@ -373,3 +373,10 @@ def test_every_app_service_scans_with_the_clamav_service(
     # clamd must take a whole upload in one stream, or it answers "size limit exceeded".
     assert int(clamd["StreamMaxLength"].rstrip("M")) > upload_mb
     assert services["web"]["depends_on"]["clamav"]["condition"] == "service_started"
+def test_web_is_health_checked_on_readyz_and_the_worker_by_a_ping(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    probe = " ".join(argv_of(services["web"]["healthcheck"]["test"]))
+    assert "http://127.0.0.1:8000/readyz" in probe
+    assert "urlopen" in probe  # raises (exit 1) on a 503
+    assert services["worker"]["healthcheck"]["test"]

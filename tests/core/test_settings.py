@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,25 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path: Path) -> No
 
     assert finished.returncode == 0, finished.stderr
     assert report(tmp_path, PRODUCTION)["secure_cookies"] is True
+
+
+def test_a_relative_var_dir_is_taken_from_the_checkout_not_the_current_directory(
+    tmp_path: Path,
+) -> None:
+    """`manage.py` run from anywhere finds the database `make run` made (issue 14)."""
+    env = {key: os.environ[key] for key in INHERITED if key in os.environ}
+    relative = f"var-test-{os.getpid()}"
+    env.update(DJANGO_SETTINGS_MODULE="lpo_tracker.settings", LPO_VAR_DIR=relative)
+    elsewhere = tmp_path / "somewhere-else"
+    elsewhere.mkdir()
+    try:
+        finished = subprocess.run(  # noqa: S603 - our own interpreter and code
+            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "shell", "-c",
+             "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"],
+            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120, check=True,
+        )
+    finally:
+        shutil.rmtree(Path(settings.BASE_DIR) / relative, ignore_errors=True)
+    name = finished.stdout.strip().splitlines()[-1]
+    assert name == str(Path(settings.BASE_DIR) / relative / "lpo_tracker.sqlite3")
+    assert not (elsewhere / relative).exists()

@@ -8,8 +8,8 @@ Follows the pitfalls in STACK.md:
   `@pytest.mark.django_db(transaction=True)`.
 - `live_worker` (and celery.contrib.pytest's `celery_worker`) run *our* app, with its real
   tasks and settings, on this xdist worker's own Redis database (tests.plugins.services).
-- `filesystem_worker` runs a second app on Celery's filesystem broker in `tmp_path`: the
-  embedded default that `make run` uses when REDIS_URL is unset.
+- `filesystem_worker` runs a second app on the embedded filesystem broker in `tmp_path`
+  (lpo_tracker.filesystem_broker): the default that `make run` uses when REDIS_URL is unset.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from celery.signals import task_postrun
 from celery.worker import WorkController
 
 from lpo_tracker.celery import app as project_app
+from tests.plugins.services import redis_options
 
 # A worker thread stops within this many seconds once its test ends.
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
@@ -61,11 +62,13 @@ def _conf_overridden(app: Celery, overrides: Mapping[str, Any]) -> Iterator[Cele
 
 
 @pytest.fixture(scope="session")
-def celery_config(redis_url: str) -> dict[str, Any]:
+def celery_config(redis_url: str, redis_key_prefix: str) -> dict[str, Any]:
     return {
         "broker_url": redis_url,
         "result_backend": redis_url,
-        "broker_transport_options": {"visibility_timeout": 3600},
+        # This run's own keys (tests.plugins.services): two runs never meet in Redis.
+        "broker_transport_options": redis_options(redis_key_prefix),
+        "result_backend_transport_options": {"global_keyprefix": redis_key_prefix},
         "task_always_eager": False,
         # Leave the root logger (and pytest's log capture) alone when a worker starts.
         "worker_hijack_root_logger": False,
@@ -101,19 +104,22 @@ def filesystem_worker(
 ) -> Iterator[WorkController]:
     """A real worker on the filesystem broker; send through `filesystem_worker.app`."""
     broker = tmp_path / "broker"
-    for folder in ("out", "processed", "results"):
+    for folder in ("out", "processed", "control", "results"):
         (broker / folder).mkdir(parents=True)
     app = Celery("lpo_tracker_filesystem", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(
         broker_url="filesystem://",
+        broker_transport="lpo_tracker.filesystem_broker:Transport",
         broker_transport_options={
             "data_folder_in": str(broker / "out"),
             "data_folder_out": str(broker / "out"),
             "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
             "polling_interval": 0.1,
         },
         result_backend=f"file://{broker / 'results'}",
+        result_backend_transport_options={},  # no Redis key prefix on file names
         task_always_eager=False,
         worker_hijack_root_logger=False,
     )

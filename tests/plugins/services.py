@@ -1,15 +1,18 @@
-"""The real services behind the tests: PostgreSQL and Redis, checked before anything runs.
+"""The real services behind the tests: PostgreSQL and Redis, checked before any test runs.
 
-1. At configuration time, before any test module is imported, Redis is pinged and (when the
-   database is PostgreSQL) a connection is tried; the answers are kept in `config.stash`.
-2. Each pytest-xdist worker gets a Redis database of its own, counted from the one in
-   REDIS_URL (…/0: gw0 → db 1, gw1 → db 2, …; no xdist → db 1), written into the Django
-   settings, the Celery app and `REDIS_URL`, so workers never consume each other's messages
-   or results. REDIS_URL's own database stays the developer's.
-3. At session start, with `CI` set ("true"/"1"), a missing service stops the run with a
-   message saying what to start: a suite that skips its integration tests would look green
-   while proving nothing. On a laptop, tests marked `redis` (or `postgres`) are skipped with
-   the reason instead. Each worker then empties its own Redis database.
+1. At configuration time nothing is contacted (collecting tests, `pytest --collect-only`,
+   touches no service). Each pytest-xdist worker is given a Redis database of its own,
+   counted from the one in REDIS_URL (…/0: gw0 → db 1, gw1 → db 2, …; no xdist → db 1), and
+   every run a key prefix of its own (`lpo-test-<run id>:`, REDIS_KEY_PREFIX), written into
+   the Django settings, the Celery app and the environment (for subprocesses a test starts).
+   So two runs on one machine, even with the same REDIS_URL, never see each other's keys,
+   and nothing needs flushing: REDIS_URL's own database stays the developer's.
+2. At session start (not when only collecting) Redis is pinged and, when the database is
+   PostgreSQL, a connection is tried. With `CI` set ("true"/"1"), a missing service stops the
+   run with a message saying what to start: a suite that skips its integration tests would
+   look green while proving nothing. On a laptop, tests marked `redis` (or `postgres`) are
+   skipped with the reason instead.
+3. At session end each worker deletes the keys under its own prefix, and only those.
 
 Without Redis (laptop only) Celery is pointed at a throwaway filesystem broker, so a test that
 enqueues a task never writes into the developer's ./var.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +46,16 @@ class Services:
     broker_dir: Path | None = None
 
 
+@dataclass(frozen=True)
+class RedisPlace:
+    """Where this run's (and this xdist worker's) Redis keys live; known without contact."""
+
+    url: str
+    key_prefix: str
+
+
 _SERVICES = pytest.StashKey[Services]()
+_PLACE = pytest.StashKey[RedisPlace]()
 
 
 def in_ci() -> bool:
@@ -59,7 +72,7 @@ def redis_db_of(url: str) -> int:
 def redis_db_number(base_url: str) -> int:
     """The database after REDIS_URL's, plus the xdist worker's index: /0 → gw0 → 1, gw1 → 2.
 
-    Two test runs sharing one Redis stay apart by giving them different REDIS_URL databases.
+    Two test runs on the same databases still stay apart: each has its own key prefix.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     index = int(worker[2:]) if worker.startswith("gw") else 0
@@ -119,15 +132,8 @@ def _redact(url: str) -> str:
     return url
 
 
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return (
-        not hasattr(config, "workerinput")
-        and config.getoption("dist", "no") != "no"
-        and bool(config.getoption("tx", None))
-    )
-
-
-def _point_celery_at(broker_url: str, result_backend: str, options: dict[str, Any]) -> None:
+def _point_celery_at(broker_url: str, result_backend: str, options: dict[str, Any],
+                     result_options: dict[str, Any] | None = None) -> None:
     from django.conf import settings
 
     from lpo_tracker.celery import app
@@ -135,31 +141,65 @@ def _point_celery_at(broker_url: str, result_backend: str, options: dict[str, An
     settings.CELERY_BROKER_URL = broker_url
     settings.CELERY_RESULT_BACKEND = result_backend
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
+    settings.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = result_options or {}
     # The app reads settings lazily, but set it too in case something read them already.
     app.conf.update(
-        broker_url=broker_url, result_backend=result_backend, broker_transport_options=options
+        broker_url=broker_url, result_backend=result_backend, broker_transport_options=options,
+        result_backend_transport_options=result_options or {},
     )
 
 
+def run_key_prefix(config: pytest.Config) -> str:
+    """One prefix per test run, shared by its xdist workers (xdist's own run id)."""
+    workerinput = getattr(config, "workerinput", None)
+    run_id = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
+    return f"lpo-test-{run_id[:12]}:"
+
+
+def redis_options(prefix: str) -> dict[str, Any]:
+    return {"visibility_timeout": 3600, "global_keyprefix": prefix}
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    """Decide where this run's keys go; contact nothing (collecting must touch no service)."""
     from django.conf import settings
 
+    base_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    place = RedisPlace(with_redis_db(base_url, redis_db_number(base_url)),
+                       run_key_prefix(config))
+    config.stash[_PLACE] = place
+    settings.REDIS_URL = place.url
+    settings.REDIS_KEY_PREFIX = place.key_prefix
+    os.environ["REDIS_URL"] = place.url  # for subprocesses a test starts
+    os.environ["REDIS_KEY_PREFIX"] = place.key_prefix
+    _point_celery_at(place.url, place.url, redis_options(place.key_prefix),
+                     {"global_keyprefix": place.key_prefix})
+
+
+def _collecting_only(config: pytest.Config) -> bool:
+    return bool(config.getoption("collectonly", False))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if _collecting_only(config):
+        return
+    from django.conf import settings
+
+    place = config.stash[_PLACE]
     database = settings.DATABASES["default"]
     uses_postgres = database["ENGINE"] == "django.db.backends.postgresql"
-    base_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-    url = with_redis_db(base_url, redis_db_number(base_url))
-    redis_error = _redis_error(url)
+    redis_error = _redis_error(place.url)
     postgres_error = _postgres_error(database) if uses_postgres else None
-
     broker_dir: Path | None = None
-    if redis_error is None:
-        settings.REDIS_URL = url
-        os.environ["REDIS_URL"] = url  # for subprocesses a test starts
-        _point_celery_at(url, url, {"visibility_timeout": 3600})
-    elif not in_ci():
+    if redis_error is not None and not in_ci():
         broker_dir = Path(tempfile.mkdtemp(prefix="lpo-test-broker-"))
-        for folder in ("out", "processed", "results"):
+        for folder in ("out", "processed", "control", "results"):
             (broker_dir / folder).mkdir()
+        settings.CELERY_BROKER_TRANSPORT = "lpo_tracker.filesystem_broker:Transport"
+        from lpo_tracker.celery import app
+
+        app.conf.update(broker_transport="lpo_tracker.filesystem_broker:Transport")
         _point_celery_at(
             "filesystem://",
             f"file://{broker_dir / 'results'}",
@@ -167,25 +207,18 @@ def pytest_configure(config: pytest.Config) -> None:
                 "data_folder_in": str(broker_dir / "out"),
                 "data_folder_out": str(broker_dir / "out"),
                 "processed_folder": str(broker_dir / "processed"),
+                "control_folder": str(broker_dir / "control"),
             },
         )
-    config.stash[_SERVICES] = Services(url, redis_error, postgres_error, uses_postgres, broker_dir)
+    services = Services(place.url, redis_error, postgres_error, uses_postgres, broker_dir)
+    config.stash[_SERVICES] = services
 
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    services = config.stash.get(_SERVICES, None)
-    if services is not None and services.broker_dir is not None:
-        shutil.rmtree(services.broker_dir, ignore_errors=True)
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    services = session.config.stash[_SERVICES]
-    problems = [error for error in (services.postgres_error, services.redis_error) if error]
+    problems = [error for error in (postgres_error, redis_error) if error]
     if in_ci() and problems:
         headline = "CI=true and required services are not running (CI never skips them):"
-    elif services.postgres_error:
+    elif postgres_error:
         # PostgreSQL was asked for explicitly (DATABASE_URL), so every database test needs it.
-        problems = [services.postgres_error]
+        problems = [postgres_error]
         headline = "DATABASE_URL names PostgreSQL, but it is not running:"
     else:
         problems = []
@@ -196,12 +229,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             + "\nStart them (.ci/run shows how), or on a laptop unset DATABASE_URL/REDIS_URL.",
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
-    if services.redis_error is None and not _is_xdist_controller(session.config):
-        client = redis.Redis.from_url(services.redis_url)
-        try:
-            client.flushdb()
-        finally:
-            client.close()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Delete this run's keys (its prefix, its database), nothing else."""
+    services = session.config.stash.get(_SERVICES, None)
+    if services is None:
+        return
+    if services.broker_dir is not None:
+        shutil.rmtree(services.broker_dir, ignore_errors=True)
+    if services.redis_error is not None:
+        return
+    prefix = session.config.stash[_PLACE].key_prefix
+    client = redis.Redis.from_url(services.redis_url, socket_timeout=CONNECT_TIMEOUT_SECONDS)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start:start + 1000])
+    except redis.RedisError:
+        pass  # a test stopped Redis, or it went away: nothing of ours is left to clean
+    finally:
+        client.close()
 
 
 def _missing(reason: str) -> NoReturn:
@@ -216,6 +264,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _missing(services.redis_error)
     if not services.uses_postgres and item.get_closest_marker("postgres"):
         _missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+@pytest.fixture(scope="session")
+def redis_key_prefix(pytestconfig: pytest.Config) -> str:
+    """Prepended to every Celery key of this run (REDIS_KEY_PREFIX)."""
+    return pytestconfig.stash[_PLACE].key_prefix
 
 
 @pytest.fixture(scope="session")

@@ -26,12 +26,11 @@ from supervision.models import SignOff, Submission
 from supervision.services import latest_submission, signoff_record, submission_create
 from tests import factories as f
 from tests.conftest import Cast, build_cast
+from tests.waits import EVENT_TIMEOUT_SECONDS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 ROUNDS = 3
-# Long enough for the second thread to reach the row lock and block on it.
-HOLD_SECONDS = 0.4
 HOLDER = "lock-holder"
 
 
@@ -50,7 +49,7 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
 
     def run(call: Callable[[], Any]) -> Any:
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=EVENT_TIMEOUT_SECONDS)
             return call()
         except RuleViolation as refusal:
             return refusal
@@ -59,8 +58,27 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         futures = [pool.submit(run, call) for call in calls]
-        return [future.result(timeout=60) for future in futures]
+        return [future.result(timeout=EVENT_TIMEOUT_SECONDS) for future in futures]
 
+
+
+def wait_until_another_session_is_blocked_by_this_one() -> None:
+    """Poll PostgreSQL from inside the holder's transaction: is any backend waiting on us?
+
+    The holder keeps its lock until then (an event, not a guess at how fast the machine is).
+    """
+    deadline = time.monotonic() + EVENT_TIMEOUT_SECONDS
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # fresh pg_stat_activity
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity "
+                           "WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid)))")
+            row = cursor.fetchone()
+            if row is not None and row[0]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("the second thread never blocked on the task's row lock")
+            time.sleep(0.02)
 
 
 class LockHolder:
@@ -80,7 +98,7 @@ def holder(monkeypatch: pytest.MonkeyPatch) -> LockHolder:
     def latest_after_a_pause(task: Task) -> Submission | None:
         if threading.current_thread().name == HOLDER:
             holder.locked.set()
-            time.sleep(HOLD_SECONDS)
+            wait_until_another_session_is_blocked_by_this_one()
         return real(task)
 
     monkeypatch.setattr(services, "latest_submission", latest_after_a_pause)
@@ -98,7 +116,7 @@ def run_first_holding_the_lock(
 
     def run(name: str, call: Callable[[], Any]) -> None:
         try:
-            if name != HOLDER and not holder.locked.wait(timeout=10):
+            if name != HOLDER and not holder.locked.wait(timeout=EVENT_TIMEOUT_SECONDS):
                 raise AssertionError("the first thread never took the lock")
             results[name] = call()
         except Exception as outcome:  # handed to the test's thread below
@@ -111,7 +129,7 @@ def run_first_holding_the_lock(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=EVENT_TIMEOUT_SECONDS)
     for outcome in results.values():
         if isinstance(outcome, Exception) and not isinstance(outcome, RuleViolation):
             raise outcome
@@ -263,7 +281,8 @@ def test_moving_a_task_does_not_lock_its_matter(
 
     def check_while_holding_the_lock(task: Task, engagement: Any) -> None:
         locked.set()
-        created.wait(timeout=10)  # keep the task lock until the other thread is done
+        # Keep the task lock until the other thread is done.
+        created.wait(timeout=EVENT_TIMEOUT_SECONDS)
         real_check(task, engagement)
 
     monkeypatch.setattr(matters_services, "_check_engagement", check_while_holding_the_lock)
@@ -278,7 +297,7 @@ def test_moving_a_task_does_not_lock_its_matter(
 
     def create() -> None:
         try:
-            assert locked.wait(timeout=10)
+            assert locked.wait(timeout=EVENT_TIMEOUT_SECONDS)
             with transaction.atomic():
                 with connection.cursor() as cursor:  # fail fast instead of queueing
                     cursor.execute("SET LOCAL lock_timeout = '2s'")
@@ -295,7 +314,7 @@ def test_moving_a_task_does_not_lock_its_matter(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=EVENT_TIMEOUT_SECONDS)
 
     assert isinstance(results["create"], Task), results["create"]
     assert results["assign"].status == TaskStatus.ASSIGNED

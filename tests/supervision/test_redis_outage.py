@@ -37,19 +37,13 @@ from supervision.tasks import send_review_waiting, sweep_reminders
 from tests import factories as f
 from tests.conftest import Cast
 from tests.plugins.services import in_ci
+from tests.waits import EVENT_TIMEOUT_SECONDS, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-WAIT_SECONDS = 45.0
 ATTORNEYS = {"attorney@example.com", "attorney2@example.com", "lapsed@example.com"}
 
 
-def wait_for(condition: Any, what: str, timeout: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @contextmanager
@@ -99,14 +93,14 @@ class OwnRedis:
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         try:
-            wait_for(lambda: self._answers(client), "redis-server to start", timeout=15)
+            wait_for(lambda: self._answers(client), "redis-server to start")
         finally:
             client.close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=EVENT_TIMEOUT_SECONDS)
         self.process = None
 
     @staticmethod
@@ -182,7 +176,9 @@ def test_submission_during_a_redis_outage_succeeds_and_is_reminded_once_afterwar
             # The person submitting saw success, quickly; the lost message is only logged,
             # as a warning (not the ERROR a failing on_commit hook would leave).
             assert Task.objects.get(pk=task.pk).status == TaskStatus.SUBMITTED
-            assert took < 10, f"submission took {took:.1f} s with Redis down"
+                # Bounded by the publish retry policy (about a second), not by the broker coming
+            # back: the bound catches a hang (e.g. retrying forever), not a slow machine.
+            assert took < EVENT_TIMEOUT_SECONDS / 2, f"submission took {took:.1f} s"
             ours = [r for r in logged if not r.name.startswith(("celery", "kombu", "py.warn"))]
             assert [(r.name, r.levelname) for r in ours] == [("supervision.tasks", "WARNING")]
             assert "will be sent by the next reminder sweep" in ours[0].getMessage()

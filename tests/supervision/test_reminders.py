@@ -504,7 +504,7 @@ def test_beat_schedule_is_defined_in_one_place() -> None:
     assert app.conf.beat_schedule == BEAT_SCHEDULE
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {
         "supervision.sweep_reminders", "supervision.sweep_budgets", "supervision.send_digests",
-        "audit.anchor_head"}
+        "audit.anchor_head", "core.heartbeat"}
     for entry in BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks
         assert entry["options"]["expires"] > 0  # a run stuck in a queue is dropped, not piled up

@@ -43,24 +43,18 @@ from supervision.services import submission_create
 from supervision.tasks import sweep_reminders
 from tests import factories as f
 from tests.conftest import Cast
+from tests.waits import EVENT_TIMEOUT_SECONDS, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(settings.BASE_DIR)
-WAIT_SECONDS = 30.0
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def drain() -> None:
     """Wait until the (solo) worker has run everything queued before: tasks run in order."""
-    assert ping.delay().get(timeout=WAIT_SECONDS) == "pong"
+    assert ping.delay().get(timeout=EVENT_TIMEOUT_SECONDS) == "pong"
 
 
 def overdue_tasks(cast: Cast, count: int) -> list[Task]:
@@ -162,7 +156,7 @@ def doomed_worker(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Pat
     finally:
         if process.poll() is None:
             process.kill()
-        process.wait(timeout=10)
+        process.wait(timeout=EVENT_TIMEOUT_SECONDS)
         if process.stderr:
             process.stderr.close()
 
@@ -183,7 +177,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_duplicates_nothing(
         if process.poll() is not None and process.stderr:
             pytest.fail(process.stderr.read().decode()[-3000:])
     process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
+    process.wait(timeout=EVENT_TIMEOUT_SECONDS)
 
     # Killed with every reminder recorded, three e-mails out, the fourth claimed but not sent.
     assert ReminderRecord.objects.filter(kind=ReminderKind.TASK_OVERDUE).count() == 4
@@ -229,7 +223,7 @@ def test_two_sweeps_at_once_send_each_reminder_once(
         senders.append(threading.current_thread().name)
         if len(set(senders)) > 1:
             both_sending.set()
-        both_sending.wait(timeout=10)
+        both_sending.wait(timeout=EVENT_TIMEOUT_SECONDS)
         time.sleep(0.02)
         return original(self, messages)
 
@@ -263,7 +257,7 @@ def test_two_claims_racing_record_each_reminder_once(cast: Cast) -> None:
     now = timezone.now()
     planned = reminders_plan(now=now)
     assert len(planned) == 8
-    start = threading.Barrier(2, timeout=20)
+    start = threading.Barrier(2, timeout=EVENT_TIMEOUT_SECONDS)
     errors: list[BaseException] = []
     delivered: list[int] = []
 
@@ -282,7 +276,7 @@ def test_two_claims_racing_record_each_reminder_once(cast: Cast) -> None:
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=60)
+            thread.join(timeout=EVENT_TIMEOUT_SECONDS)
 
     race(lambda: reminders_record(planned=planned, now=now))
     assert errors == []

@@ -2,8 +2,11 @@
 
 Migrates, seeds the demo data into an empty database, then runs three children side by side:
 Django's development server, one Celery worker and the one Celery beat. Their output is
-interleaved with a name prefix. Ctrl-C or SIGTERM stops all three; if any of them dies, the
-others are stopped too and the command exits non-zero, so a broken stack never looks healthy.
+interleaved with a name prefix. Ctrl-C or SIGTERM stops all three. A child that dies is
+restarted on its own, after a back-off that doubles with each quick failure (1 s, 2 s, 4 s …
+capped at a minute; reset once it has stayed up for a minute), and the log says so
+("stack | worker exited with code -9; restart 1 in 1 s"): the others keep running, so one
+crash never takes the whole app down.
 """
 
 from __future__ import annotations
@@ -35,6 +38,16 @@ STOP_TIMEOUT_SECONDS = 10.0
 # How long the web server gets to start listening before the banner is printed anyway.
 WEB_READY_TIMEOUT_SECONDS = 30.0
 POLL_SECONDS = 0.2
+# Restart back-off: first delay, cap, and how long a child must stay up to count as healthy
+# again (then the next crash starts from the first delay).
+RESTART_DELAY_SECONDS = 1.0
+RESTART_DELAY_MAX_SECONDS = 60.0
+HEALTHY_AFTER_SECONDS = 60.0
+
+
+def restart_delay(quick_failures: int) -> float:
+    """Seconds to wait before restart number `quick_failures` (1, 2, …) in a row."""
+    return min(RESTART_DELAY_MAX_SECONDS, RESTART_DELAY_SECONDS * 2 ** (quick_failures - 1))
 
 
 @dataclass
@@ -43,6 +56,10 @@ class Child:
     argv: list[str]
     process: subprocess.Popen[str] | None = None
     reader: threading.Thread | None = field(default=None, repr=False)
+    started_at: float = 0.0
+    restarts: int = 0
+    quick_failures: int = 0
+    restart_at: float | None = None
 
     @property
     def running(self) -> bool:
@@ -125,14 +142,13 @@ class Command(BaseCommand):
             for child in children:
                 self._start(child)
             self._print_banner(host, port, children)
-            failed = self._supervise(children)
+            self._supervise(children)
         finally:
             self._stop_all(children)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        if failed is not None:
-            code = failed.process.returncode if failed.process else None
-            raise CommandError(f"{failed.name} exited (code {code}); stopped the others.")
+        restarts = ", ".join(f"{child.name} {child.restarts}" for child in children)
+        self.stdout.write(f"Restarts: {restarts}.")
         self.stdout.write("All processes stopped.")
 
     # --- start-up -----------------------------------------------------------------------
@@ -174,6 +190,9 @@ class Command(BaseCommand):
             bufsize=1,
             process_group=0,
         )
+        child.started_at = time.monotonic()
+        child.restart_at = None
+        self._say(f"stack | {child.name} started (pid {child.process.pid})")
         assert child.process.stdout is not None
         child.reader = threading.Thread(
             target=self._relay, args=(child.name, child.process.stdout), daemon=True
@@ -204,9 +223,12 @@ class Command(BaseCommand):
             "",
             f"LPO Tracker is running at {url}",
             f"Admin: {url}admin/",
+            f"Health: {url}healthz and {url}readyz",
             f"Broker: {urlsplit(str(settings.CELERY_BROKER_URL)).scheme}, "
             f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}",
         ]
+        if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+            lines.append(f"Data: {settings.VAR_DIR} (LPO_VAR_DIR)")
         logins = demo_logins()
         if logins:
             user_width = max(len(user) for user, _, _ in logins)
@@ -233,15 +255,33 @@ class Command(BaseCommand):
             previous[signum] = signal.signal(signum, request_stop)
         return previous
 
-    def _supervise(self, children: list[Child]) -> Child | None:
-        """Wait for a stop signal (returns None) or for a child to exit (returns it)."""
+    def _supervise(self, children: list[Child]) -> None:
+        """Until a stop signal: restart each child that exits, with back-off."""
         while self._stop_signal is None:
+            now = time.monotonic()
             for child in children:
-                if not child.running:
-                    return child
+                if child.running:
+                    continue
+                if child.restart_at is None:
+                    self._schedule_restart(child, now)
+                elif now >= child.restart_at:
+                    child.restarts += 1
+                    self._start(child)
             time.sleep(POLL_SECONDS)
         self._say(f"Received {signal.Signals(self._stop_signal).name}; stopping…")
-        return None
+
+    def _schedule_restart(self, child: Child, now: float) -> None:
+        assert child.process is not None
+        if child.reader is not None:
+            child.reader.join(timeout=2)  # its last lines first, then ours
+        uptime = now - child.started_at
+        child.quick_failures = 1 if uptime >= HEALTHY_AFTER_SECONDS else child.quick_failures + 1
+        delay = restart_delay(child.quick_failures)
+        child.restart_at = now + delay
+        self._say(
+            f"stack | {child.name} exited with code {child.process.returncode} after "
+            f"{uptime:.0f} s; restart {child.restarts + 1} in {delay:.0f} s"
+        )
 
     def _stop_all(self, children: list[Child]) -> None:
         running = [child for child in children if child.running]
