@@ -56,6 +56,7 @@ from supervision.models import (
     ReminderRecord,
     Review,
     ReviewDecision,
+    ReviewQueueVersion,
     SignOff,
     SlaPolicy,
     Submission,
@@ -233,6 +234,8 @@ def build_world(n: int) -> World:
         user=staff, reminder=reminder, kind=reminder.kind, subject="Task due soon"
     )
     NotificationSettings.objects.create(user=staff)
+    # Row 1 comes from the migration, but a committing test's flush may have removed it.
+    ReviewQueueVersion.objects.get_or_create(pk=1)
     audit_record(actor=staff, action="task.created", obj=task, matter_id=matter.pk)
     return World(staff, attorney, matter, vendor, engagement, task, submission, signoff)
 
