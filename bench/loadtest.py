@@ -164,10 +164,10 @@ def task_path(username: str = BENCH_ATTORNEY) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, *, workers: int, port: int,
-             conn_max_age: int) -> Iterator[tuple[str, int]]:
+def gunicorn(database_url: str, *, workers: int, port: int, conn_max_age: int,
+             env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     app = "lpo_tracker.wsgi"
-    env = {**os.environ, "DATABASE_URL": database_url, "LPO_ENV": "development",
+    env = {**os.environ, **(env or {}), "DATABASE_URL": database_url, "LPO_ENV": "development",
            "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
            "DB_CONN_MAX_AGE": str(conn_max_age), "PYTHONPATH": str(ROOT)}
     command = [str(Path(sys.executable).parent / "gunicorn"), app, "-w", str(workers),
@@ -254,19 +254,23 @@ def run_locust(base: str, path: str, cookie: str, *, connections: int, seconds: 
 
 def run_load(database_url: str, *, workers: int = 4, connections: int = 8,
              seconds: float = 20.0, warmup: float = 3.0,
-             tool: str = "auto", conn_max_age: int = 600) -> list[LoadResult]:
-    """Serve the bench database with gunicorn and load three pages, one after the other."""
+             tool: str = "auto", conn_max_age: int = 600, port: int | None = None,
+             pages: Sequence[str] = (), env: dict[str, str] | None = None
+             ) -> list[LoadResult]:
+    """Serve the bench database with gunicorn and load three pages, one after the other
+    (`pages`: only those, by name). `port`: where gunicorn listens (a free one if None)."""
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "locust"
     cookie = session_cookie()
-    pages = [("dashboard", "/"), ("review queue", "/review/"), ("task page", task_path())]
+    every = [("dashboard", "/"), ("review queue", "/review/"), ("task page", task_path())]
+    chosen = [(page, path) for page, path in every if not pages or page in pages]
     results = []
-    port = free_port()
+    port = port or free_port()
     from bench import database_name
 
-    with gunicorn(database_url, workers=workers, port=port,
-                  conn_max_age=conn_max_age) as (base, master_pid):
-        for page, path in pages:
+    with gunicorn(database_url, workers=workers, port=port, conn_max_age=conn_max_age,
+                  env=env) as (base, master_pid):
+        for page, path in chosen:
             check_page(base, path, cookie)
             if tool == "wrk":
                 run_wrk(base, path, cookie, connections=connections, seconds=warmup,
@@ -323,17 +327,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="DB_CONN_MAX_AGE for gunicorn (0 = a connection per request; "
                         "then the CPU per request cannot be counted)")
     parser.add_argument("--label")
+    parser.add_argument("--port", type=int, help="gunicorn's loopback port (default: a free one)")
+    parser.add_argument("--page", action="append", default=[],
+                        help="only this page (repeatable): dashboard, review queue, "
+                        "task page")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="serve with REVIEW_QUEUE_CACHE_SECONDS=0 (the uncached figures)")
     args = parser.parse_args(argv)
     # A TERM (Ctrl-C, a killed runner) unwinds normally: gunicorn is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     setup_django(args.database_url, allow_any_database=args.allow_any_database)
     results = run_load(os.environ["DATABASE_URL"], workers=args.workers,
                        connections=args.connections, seconds=args.duration, tool=args.tool,
-                       conn_max_age=args.conn_max_age)
+                       conn_max_age=args.conn_max_age, port=args.port, pages=args.page,
+                       env={"REVIEW_QUEUE_CACHE_SECONDS": "0"} if args.no_page_cache else None)
     from bench.pages import task_count
 
     tasks = task_count()
-    label = f"{database_name()}, {tasks:,} tasks"
+    label = f"{database_name()}, {tasks:,} tasks" + (
+        ", page cache off" if args.no_page_cache else "")
     text = load_table(results, label=label, conn_max_age=args.conn_max_age)
     print(text)
     save_result(f"load_{args.label or tasks}", text,

@@ -93,6 +93,20 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'lpo: % is evidence; TRUNCATE refused', TG_TABLE_NAME
         USING ERRCODE = 'integrity_constraint_violation';
+# --- Version bumps for cached pages -----------------------------------------------------
+
+_PG_BUMP_FUNCTION = """
+CREATE OR REPLACE FUNCTION lpo_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    flag text := 'lpo.bumped_' || TG_ARGV[0];
+BEGIN
+    -- Once per transaction: the flag is transaction-local (set_config(..., true)).
+    IF current_setting(flag, true) IS DISTINCT FROM 'on' THEN
+        PERFORM set_config(flag, 'on', true);
+        EXECUTE format('INSERT INTO %I (id, version) VALUES (1, 1) ON CONFLICT (id) '
+                       'DO UPDATE SET version = %I.version + 1', TG_ARGV[0], TG_ARGV[0]);
+    END IF;
+    RETURN NULL;
 END
 $$;
 """
@@ -192,3 +206,40 @@ def task_transitions_sql(
             ],
         )
     raise NotImplementedError(f"No transition trigger for database vendor {vendor!r}")
+def version_bump_sql(
+    vendor: str, version_table: str, tables: dict[str, tuple[str, ...]]
+) -> tuple[list[str], list[str]]:
+    """(forward, reverse) statements that bump row 1 of `version_table` on every write to
+    each of `tables` ({table: events}, events among INSERT, UPDATE, DELETE).
+
+    PostgreSQL: a DEFERRABLE INITIALLY DEFERRED constraint trigger per table, run at commit
+    and at most once per transaction; the version row is locked last and only for the commit.
+    SQLite (one writer at a time anyway): a plain AFTER trigger per table and event.
+    """
+    forward: list[str] = []
+    reverse: list[str] = []
+    upsert = (f"INSERT INTO {version_table} (id, version) VALUES (1, 1) ON CONFLICT (id) "  # noqa: S608
+              f"DO UPDATE SET version = {version_table}.version + 1")
+    if vendor == "postgresql":
+        forward.append(_PG_BUMP_FUNCTION)
+        for table, events in tables.items():
+            name = f"{table}_bumps_{version_table.split('_', 1)[-1]}"
+            forward.append(
+                f"CREATE CONSTRAINT TRIGGER {name} AFTER {' OR '.join(events)} ON {table} "
+                f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                f"EXECUTE FUNCTION lpo_bump_version('{version_table}');"
+            )
+            reverse.append(f"DROP TRIGGER IF EXISTS {name} ON {table};")
+        reverse.append("DROP FUNCTION IF EXISTS lpo_bump_version();")
+        return forward, reverse
+    if vendor == "sqlite":
+        for table, events in tables.items():
+            for event in events:
+                name = f"{table}_{event.lower()}_bumps_{version_table}"
+                forward.append(
+                    f"CREATE TRIGGER {name} AFTER {event} ON {table} "
+                    f"BEGIN {upsert}; END;"
+                )
+                reverse.append(f"DROP TRIGGER IF EXISTS {name};")
+        return forward, reverse
+    raise NotImplementedError(f"No version trigger for database vendor {vendor!r}")

@@ -148,6 +148,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Rendered review queues, per user and page version (supervision/page_cache.py). In-process
+# memory: nothing to run or lose, and a stale entry is impossible by construction (the key
+# holds the database's version), so each worker keeping its own copy costs memory only.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    }
+}
+# How long a rendered review queue may be reused if nothing changes (0 = never cached).
+REVIEW_QUEUE_CACHE_SECONDS = env_int("REVIEW_QUEUE_CACHE_SECONDS", 60, minimum=0)
+
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out user or address is refused before any password is checked.
     "axes.backends.AxesStandaloneBackend",

@@ -448,11 +448,27 @@ class Task(models.Model):
             models.Index(fields=["status", "review_due_at"], name="task_status_review_idx"),
             # Per-matter lists by state and deadline (dashboard "at risk", matter pages);
             # serves (matter, status) lookups too. docs/performance.md, fix 3.
+            # With the id, the dashboard's per-matter "at risk" LATERAL reads only the index (key
+            # columns, not INCLUDE: SQLite, which `make run` uses, has no INCLUDE).
             models.Index(
-                fields=["matter", "status", "sla_due_at"], name="task_matter_status_sla_idx"
+                fields=["matter", "status", "sla_due_at", "id"], name="task_matter_status_sla_idx"
             ),
-            models.Index(fields=["matter", "submitted_at"], name="task_matter_submitted_idx"),
+            # SLA compliance by week (the dashboard's chart): the tasks of the visible matters
+            # delivered in the last weeks, with what the chart needs from them, so it is an
+            # index-only scan instead of a heap fetch per delivery (docs/performance.md).
+            models.Index(
+                fields=["matter", "submitted_at", "sla_due_at", "status"],
+                name="task_matter_submitted_idx",
+            ),
             models.Index(fields=["engagement", "status"], name="task_engagement_status_idx"),
+            # The review queue, "my matters, soonest review deadline first": only the tasks
+            # awaiting review (a few percent), in the queue's sort order, covering the sort
+            # key so the top rows are picked from the index alone (docs/performance.md).
+            models.Index(
+                fields=["matter", "review_due_at", "submitted_at", "id"],
+                condition=Q(status__in=AWAITING_REVIEW_STATES),
+                name="task_awaiting_review_idx",
+            ),
         ]
 
     def __str__(self) -> str:

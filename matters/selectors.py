@@ -36,18 +36,18 @@ def _uid(user: AnyUser) -> int:
     return int(user.pk or 0)  # anonymous users have no pk and match nothing
 
 
-def _granted_ids(user: AnyUser, codename: str) -> QuerySet[Any]:
-    """Ids of the matters on which `user` holds `codename`, directly or through a group.
+def _granted_ids(user_id: int, codename: str) -> QuerySet[Any]:
+    """Ids of the matters on which the user holds `codename`, directly or through a group.
 
     One UNION ALL subquery, so `pk IN (…)` plans as a semi-join with an honest row estimate;
     `EXISTS … OR EXISTS …` made PostgreSQL read every awaiting task of the firm
     (docs/performance.md, fix 1).
     """
     direct = MatterUserObjectPermission.objects.filter(
-        user_id=_uid(user), permission__codename=codename
+        user_id=user_id, permission__codename=codename
     ).values("content_object_id")
     via_group = MatterGroupObjectPermission.objects.filter(
-        group__user__id=_uid(user), permission__codename=codename
+        group__user__id=user_id, permission__codename=codename
     ).values("content_object_id")
     return direct.union(via_group, all=True)
 
@@ -55,18 +55,27 @@ def _granted_ids(user: AnyUser, codename: str) -> QuerySet[Any]:
 def task_count(condition: Q) -> Coalesce:
     """How many of a matter's tasks meet `condition`, as a correlated subquery: evaluated for
     the rows a page shows only, after its LIMIT (docs/performance.md, fix 2)."""
+    # COUNT(matter_id) (never null), not COUNT(id): the per-matter indexes carry matter_id,
+    # so a count by matter and status is an index-only scan, without a heap visit per task.
     counted = (
         Task.objects.filter(condition, matter_id=OuterRef("pk"))
         .order_by()
         .values("matter_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("matter_id"))
         .values("n")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def _walled(user: AnyUser) -> Exists:
-    return Exists(EthicalWall.objects.filter(matter_id=OuterRef("pk"), user_id=_uid(user)))
+def _walled(user_id: int) -> Exists:
+    return Exists(EthicalWall.objects.filter(matter_id=OuterRef("pk"), user_id=user_id))
+
+
+def _granted_matters(user_id: int, codename: str) -> QuerySet[Matter]:
+    """The rule: a grant of `codename` (direct or through a group), and no wall."""
+    return Matter.objects.filter(pk__in=_granted_ids(user_id, codename)).exclude(
+        _walled(user_id)
+    )
 
 
 def matters_with_perm(user: AnyUser, codename: str = VIEW) -> QuerySet[Matter]:
@@ -76,7 +85,45 @@ def matters_with_perm(user: AnyUser, codename: str = VIEW) -> QuerySet[Matter]:
     """
     if not user.is_authenticated or not user.is_active:
         return Matter.objects.none()
-    return Matter.objects.filter(pk__in=_granted_ids(user, codename)).exclude(_walled(user))
+    return _granted_matters(_uid(user), codename)
+
+
+# User ids no account has (ids are positive), inside the 32-bit range of auth_user.id: Django
+# compiles a lookup with an out-of-range integer as "matches nothing" and drops it.
+_PLACEHOLDER_UIDS = (-2_000_000_011, -2_000_000_017)
+_COMPILED: dict[tuple[str, str], tuple[str, tuple[Any, ...]]] = {}
+
+
+def matter_ids_with_perm_sql(user: AnyUser, codename: str) -> tuple[str, list[Any]]:
+    """`matters_with_perm(user, codename).values("pk")` as SQL and its parameters, for a
+    hand-written query on a hot path (the review queue).
+
+    The same queryset, compiled once per process, database and codename with a placeholder
+    user id that the parameters then carry: building and compiling it cost ~2 ms of CPU a
+    request, and its text never changes (docs/performance.md). It is compiled for two
+    placeholders and must come out the same but for them, or it is refused. An inactive or
+    anonymous user gets a subquery that matches nothing, as `matters_with_perm` gives them
+    nothing.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return "SELECT 0 WHERE 1 = 0", []
+    from django.db import connection
+
+    key = (connection.vendor, codename)
+    if key not in _COMPILED:
+        first, second = (
+            _granted_matters(uid, codename).order_by().values("pk").query.sql_with_params()
+            for uid in _PLACEHOLDER_UIDS
+        )
+        marked = tuple(None if value == _PLACEHOLDER_UIDS[0] else value for value in first[1])
+        if (first[0] != second[0] or None not in marked
+                or marked != tuple(None if v == _PLACEHOLDER_UIDS[1] else v for v in second[1])):
+            raise RuntimeError("matter_ids_with_perm_sql: the SQL depends on more than the "
+                               "user id parameter")
+        _COMPILED[key] = (first[0], marked)
+    sql, params = _COMPILED[key]
+    uid = _uid(user)
+    return sql, [uid if value is None else value for value in params]
 
 
 def matters_visible_to(user: AnyUser) -> QuerySet[Matter]:
@@ -122,10 +169,14 @@ def get_matter_for(user: AnyUser, pk: int, *, perm: str = VIEW) -> Matter:
     return matter
 
 
+# What every task list shows with a task: its matter, the matter's client, the vendor.
+TASK_LIST_RELATED = ("matter", "matter__client", "engagement__vendor")
+
+
 def tasks_visible_to(user: AnyUser) -> QuerySet[Task]:
     """Firm staff: tasks of matters they may see. Vendor users: their own vendor's tasks once
     assigned (a draft is internal to the firm). Everyone else: nothing."""
-    base = Task.objects.select_related("matter", "matter__client", "engagement__vendor")
+    base = Task.objects.select_related(*TASK_LIST_RELATED)
     membership = vendor_of(user)
     if membership is not None:
         # A wall binds a provider's staff member too: screened, they see nothing of the matter.

@@ -30,6 +30,7 @@ from supervision.models import (
     NotificationSettings,
     ReminderRecord,
     Review,
+    ReviewQueueVersion,
     SignOff,
     SlaPolicy,
     Submission,
@@ -256,6 +257,15 @@ class ReminderRecordAdmin(ViewOnlyAdmin):
     @admin.display(description="recipients")
     def recipients_json(self, record: ReminderRecord) -> SafeString:
         return pretty_json(record.recipients)
+
+
+@admin.register(ReviewQueueVersion)
+class ReviewQueueVersionAdmin(ViewOnlyAdmin):
+    """The page cache's version (supervision/page_cache.py): database triggers move it;
+    nobody edits it."""
+
+    list_display = ["id", "version"]
+    fields = ["version"]
 
 
 @admin.register(Notification)

@@ -27,10 +27,42 @@ VENDOR_NAV = [
 ]
 
 
+def model_permissions(request: HttpRequest) -> frozenset[str] | None:
+    """The signed-in user's model permissions as "app_label.codename", read once per request
+    (one query: direct and group grants in a UNION) and kept on the request; None for a
+    superuser, who holds them all. The same answer as ModelBackend's `has_perm` without an
+    object (active users only), which costs two queries (user, then group permissions); the
+    set is handed to ModelBackend's cache, so a later `has_perm` costs none.
+    """
+    cached: frozenset[str] | bool | None = getattr(request, "_lpo_model_permissions", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    from django.contrib.auth.models import Permission
+
+    user = request.user
+    found: frozenset[str] | None
+    if not user.is_active:
+        found = frozenset()
+    elif user.is_superuser:
+        found = None
+    elif hasattr(user, "_perm_cache"):  # the view asked has_perm already: ModelBackend's set
+        found = frozenset(user._perm_cache)
+    else:
+        fields = ("content_type__app_label", "codename")
+        direct = Permission.objects.filter(user=user.pk).values_list(*fields)
+        via_group = Permission.objects.filter(group__user=user.pk).values_list(*fields)
+        found = frozenset(f"{app}.{codename}" for app, codename in direct.union(via_group))
+        # ModelBackend keeps the same set under this name: a later has_perm reuses it.
+        user._perm_cache = set(found)  # type: ignore[union-attr,attr-defined]
+    request._lpo_model_permissions = found  # type: ignore[attr-defined]
+    return found
+
+
 def _items(request: HttpRequest, entries: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
     items = []
+    held = model_permissions(request) if any(perm for _n, _l, perm in entries) else frozenset()
     for name, label, permission in entries:
-        if permission and not request.user.has_perm(permission):
+        if permission and held is not None and permission not in held:
             continue  # a link that would only answer 403
         try:
             url = reverse(name)

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from lpo_tracker.fields import TaskType
-from supervision.selectors import QueueFilterOptions
 from supervision.uploads import CONTENT_TYPES
 
 ACCEPTED_EXTENSIONS = ",".join(sorted(CONTENT_TYPES))
@@ -82,17 +81,19 @@ class DeliverForm(forms.Form):
 
 
 class ReviewQueueFilterForm(forms.Form):
-    matter = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    """The queue's filters. The matter is a search field (number or title), not a list of
+    every supervised matter: an attorney may supervise hundreds, and rendering them as
+    options was most of the page's cost (docs/performance.md). The template renders the
+    fields with plain loops, not the widget templates."""
+
+    matter = forms.CharField(label="Matter", required=False, max_length=100, strip=True)
     vendor = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     task_type = forms.ChoiceField(
         label="Task type", required=False, choices=[("", "All types"), *TaskType.choices]
     )
 
-    def __init__(self, *args: Any, options: QueueFilterOptions, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, vendors: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        matter_field = self.fields["matter"]
         vendor_field = self.fields["vendor"]
-        assert isinstance(matter_field, forms.TypedChoiceField)
         assert isinstance(vendor_field, forms.TypedChoiceField)
-        matter_field.choices = [("", "All matters"), *options.matters]
-        vendor_field.choices = [("", "All vendors"), *options.vendors]
+        vendor_field.choices = [("", "All vendors"), *vendors]

@@ -381,3 +381,22 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.get_email_delivery_display()}"
+
+
+class ReviewQueueVersion(models.Model):
+    """One row whose `version` the database bumps whenever anything a cached review queue
+    shows or depends on changes: tasks, versions of work product, matters, clients, vendors,
+    engagements, object permissions (direct or through a group), group membership and
+    ethical walls. Triggers do it (migration 0005, `lpo_tracker.dbtriggers`), so a bulk
+    `update()`, raw SQL and the admin bump it like the services do.
+
+    On PostgreSQL the bump is a deferred constraint trigger: it runs at commit, once per
+    transaction, after every other lock the transaction takes, so the row never orders two
+    transactions against each other (no deadlock, no serialised transitions); readers see the
+    new version in the same instant as the data. See `supervision.page_cache`.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"review queue version {self.version}"

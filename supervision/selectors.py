@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, F, Min, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
@@ -29,6 +31,9 @@ from matters.models import (
     START_REVIEW_FROM,
     SUBMIT_FROM,
     WITH_VENDOR_STATES,
+    Client,
+    Engagement,
+    Matter,
     Task,
     TaskDueDateChange,
 )
@@ -37,12 +42,13 @@ from matters.selectors import (
     SUPERVISE,
     get_task_for,
     is_screened,
+    matter_ids_with_perm_sql,
     matters_with_perm,
     task_work_refusal,
     user_has_matter_perm,
     vendor_submission_filter,
 )
-from supervision.models import ReminderRecord, Review, SignOff, Submission
+from supervision.models import ReminderRecord, Review, ReviewQueueVersion, SignOff, Submission
 from vendors.models import Vendor
 from vendors.selectors import is_vendor_user
 
@@ -61,6 +67,30 @@ def _latest_submission(field: str) -> Subquery:
 
 # --- Review queue ------------------------------------------------------------------------
 
+# The queue's sort: soonest review deadline first (none last), then oldest submission.
+QUEUE_ORDER = (F("review_due_at").asc(nulls_last=True), "submitted_at", "pk")
+
+
+def tasks_awaiting_review_by(user: AnyUser) -> QuerySet[Task]:
+    """The rule of the queue: submitted or in review, on matters the user supervises and is
+    not screened from."""
+    return Task.objects.filter(
+        status__in=AWAITING_REVIEW_STATES,
+        matter__in=matters_with_perm(user, SUPERVISE).values("pk"),
+    )
+
+
+def _queue_rows(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    return (
+        tasks.select_related("matter", "matter__client", "engagement__vendor")
+        .annotate(
+            latest_submission_id=_latest_submission("pk"),
+            latest_version=_latest_submission("version"),
+            latest_name=_latest_submission("original_name"),
+        )
+        .order_by(*QUEUE_ORDER)
+    )
+
 
 def review_queue_for(
     user: AnyUser,
@@ -75,19 +105,7 @@ def review_queue_for(
     Each row carries its latest version (`latest_submission_id`, `latest_version`,
     `latest_name`) so the page needs no query per row.
     """
-    tasks = (
-        Task.objects.filter(
-            status__in=AWAITING_REVIEW_STATES,
-            matter__in=matters_with_perm(user, SUPERVISE).values("pk"),
-        )
-        .select_related("matter", "matter__client", "engagement__vendor")
-        .annotate(
-            latest_submission_id=_latest_submission("pk"),
-            latest_version=_latest_submission("version"),
-            latest_name=_latest_submission("original_name"),
-        )
-        .order_by(F("review_due_at").asc(nulls_last=True), "submitted_at", "pk")
-    )
+    tasks = _queue_rows(tasks_awaiting_review_by(user))
     if matter_id is not None:
         tasks = tasks.filter(matter_id=matter_id)
     if vendor_id is not None:
@@ -97,26 +115,152 @@ def review_queue_for(
     return tasks
 
 
+def review_queue_first(user: AnyUser, limit: int) -> list[Task]:
+    """The first `limit` tasks of `review_queue_for(user)`: their ids come from
+    task_awaiting_review_idx alone (as in `review_queue_page`), and only those rows are then
+    joined and annotated. (Filtering the rows by the rule again made PostgreSQL join all of
+    the queue before matching the ids.)"""
+    ids = tasks_awaiting_review_by(user).order_by(*QUEUE_ORDER).values("pk")[:limit]
+    return list(_queue_rows(Task.objects.filter(pk__in=ids)))
+
+
 @dataclass(frozen=True)
-class QueueFilterOptions:
-    matters: list[tuple[int, str]]
-    vendors: list[tuple[int, str]]
+class QueuePage:
+    """One page of the review queue as plain values (`QUEUE_ROW_FIELDS` plus
+    `latest_version` and `latest_name`), without counting the whole queue: `has_next` comes
+    from reading one row more than the page shows."""
+
+    rows: list[dict[str, Any]]
+    number: int
+    size: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def first_position(self) -> int:
+        return (self.number - 1) * self.size + 1
 
 
-def review_queue_filter_options(user: AnyUser) -> QueueFilterOptions:
-    """The matters the user supervises and the vendors engaged on them (two queries)."""
-    supervised = matters_with_perm(user, SUPERVISE)
-    matters = [
-        (pk, f"{number} {title}")
-        for pk, number, title in supervised.order_by("number").values_list("pk", "number", "title")
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    """A timestamp from a raw query: aware on PostgreSQL; on SQLite a string or naive UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# The queue's one query, shaped for "my matters, soonest first": the inner SELECT picks the
+# page's task ids from task_awaiting_review_idx alone (per supervised matter, an index-only
+# range of the few tasks awaiting review, then a top-N sort), so no task row is read before
+# the LIMIT; the outer one reads those rows with matter, client, vendor and latest version.
+# Portable SQL (PostgreSQL, and SQLite for `make run`); docs/performance.md shows its plan.
+# Only table names (from the models' Meta) are formatted in; every value is a parameter.
+_QUEUE_SQL = """
+SELECT t.id, t.title, t.status, t.task_type, t.review_due_at, t.submitted_at, m.number,
+       m.time_zone, c.name, v.name,
+       (SELECT s.version FROM {submission} s WHERE s.task_id = t.id
+         ORDER BY s.version DESC LIMIT 1),
+       (SELECT s.original_name FROM {submission} s WHERE s.task_id = t.id
+         ORDER BY s.version DESC LIMIT 1)
+  FROM {task} t
+  JOIN {matter} m ON m.id = t.matter_id
+  JOIN {client} c ON c.id = m.client_id
+  LEFT JOIN {engagement} e ON e.id = t.engagement_id
+  LEFT JOIN {vendor} v ON v.id = e.vendor_id
+ WHERE t.id IN (
+       SELECT w.id FROM {task} w
+        WHERE w.status IN (%s, %s) AND w.matter_id IN ({granted}){filters}
+        ORDER BY w.review_due_at ASC NULLS LAST, w.submitted_at ASC, w.id ASC
+        LIMIT %s OFFSET %s)
+ ORDER BY t.review_due_at ASC NULLS LAST, t.submitted_at ASC, t.id ASC
+"""
+
+
+def _tables() -> dict[str, str]:
+    return {"task": Task._meta.db_table, "matter": Matter._meta.db_table,
+            "client": Client._meta.db_table,
+            "engagement": Engagement._meta.db_table, "vendor": Vendor._meta.db_table,
+            "submission": Submission._meta.db_table}
+
+
+def review_queue_page(
+    user: AnyUser,
+    *,
+    number: int = 1,
+    size: int = 50,
+    matter_search: str = "",
+    vendor_id: int | None = None,
+    task_type: str | None = None,
+) -> QueuePage:
+    """Page `number` of `user`'s review queue: the rows and order of `review_queue_for`, as
+    plain values, in one hand-written query (`_QUEUE_SQL`). Its permission part is
+    `matters_with_perm(user, SUPERVISE)` itself, compiled once (`matter_ids_with_perm_sql`):
+    building and compiling the ORM form of this query cost more CPU than the rest of the
+    page together.
+
+    `matter_search` matches the start of a matter's number or any part of its title.
+    """
+    number = max(1, number)
+    granted, params = matter_ids_with_perm_sql(user, SUPERVISE)
+    tables = _tables()
+    filters = ""
+    values: list[Any] = [*AWAITING_REVIEW_STATES, *params]
+    if matter_search:
+        pattern = _like_escape(matter_search.upper())
+        filters += (f" AND w.matter_id IN (SELECT id FROM {tables['matter']}"  # noqa: S608
+                    " WHERE UPPER(number) LIKE %s ESCAPE '\\'"
+                    " OR UPPER(title) LIKE %s ESCAPE '\\')")
+        values += [f"{pattern}%", f"%{pattern}%"]
+    if vendor_id is not None:
+        filters += (f" AND w.engagement_id IN (SELECT id FROM {tables['engagement']}"  # noqa: S608
+                    " WHERE vendor_id = %s)")
+        values.append(vendor_id)
+    if task_type:
+        filters += " AND w.task_type = %s"
+        values.append(task_type)
+    values += [size + 1, (number - 1) * size]
+    sql = _QUEUE_SQL.format(granted=granted, filters=filters, **tables)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        fetched = cursor.fetchall()
+    rows = [
+        {"pk": pk, "title": title, "status": status, "task_type": task_type_,
+         "review_due_at": _aware(review_due), "submitted_at": _aware(submitted),
+         "matter__number": matter_number, "matter__time_zone": zone,
+         "matter__client__name": client, "engagement__vendor__name": vendor,
+         "latest_version": version, "latest_name": name}
+        for (pk, title, status, task_type_, review_due, submitted, matter_number, zone, client,
+             vendor, version, name) in fetched[:size]
     ]
-    vendors = list(
-        Vendor.objects.filter(engagements__matter__in=supervised.values("pk"))
-        .distinct()
-        .order_by("name")
-        .values_list("pk", "name")
-    )
-    return QueueFilterOptions(matters=matters, vendors=vendors)
+    return QueuePage(rows=rows, number=number, size=size, has_next=len(fetched) > size)
+
+
+def review_queue_vendors(user: AnyUser) -> list[tuple[int, str]]:
+    """The vendors engaged on the matters `user` supervises, for the queue's filter (one
+    query; the permission part compiled once, as for `review_queue_page`)."""
+    granted, params = matter_ids_with_perm_sql(user, SUPERVISE)
+    tables = _tables()
+    sql = (f"SELECT v.id, v.name FROM {tables['vendor']} v WHERE v.id IN ("  # noqa: S608
+           f"SELECT e.vendor_id FROM {tables['engagement']} e WHERE e.matter_id IN ({granted}))"
+           " ORDER BY v.name, v.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(pk), str(name)) for pk, name in cursor.fetchall()]
+
+
+def review_queue_version() -> int:
+    """The current version of everything a review queue page shows (one query); the
+    database bumps it on every change (`supervision.models.ReviewQueueVersion`)."""
+    version = ReviewQueueVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+    return int(version or 0)
 
 
 # --- One task ----------------------------------------------------------------------------

@@ -534,3 +534,34 @@ def test_team_member_may_grant_and_revoke_on_their_matter(cast: Cast) -> None:
     permission_revoke(actor=cast.staff_on, matter=cast.matter, user=newcomer, codename=VIEW)
     with pytest.raises(Http404):
         get_matter_for(User.objects.get(pk=newcomer.pk), cast.matter.pk)
+
+
+def test_the_compiled_permission_sql_matches_the_queryset_for_every_kind_of_user(
+    cast: Cast,
+) -> None:
+    """`matter_ids_with_perm_sql` (the review queue's hot path) is `matters_with_perm`
+    compiled once: the same matters for a direct grant, a group grant, a wall, no grant, a
+    vendor user, an inactive and an anonymous user."""
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from guardian.shortcuts import assign_perm
+
+    from matters.selectors import SUPERVISE, VIEW, matter_ids_with_perm_sql, matters_with_perm
+
+    reviewers = Group.objects.create(name="Reviewers")
+    assign_perm(SUPERVISE, reviewers, cast.other_matter)
+    cast.staff_on.groups.add(reviewers)
+    inactive = cast.reload(cast.attorney2)
+    inactive.is_active = False
+    users: list[User | AnonymousUser] = [
+        cast.attorney, cast.attorney2, cast.staff_on, cast.staff_off, cast.screened,
+        cast.vendor_a_user, inactive, AnonymousUser()]
+    for user in users:
+        for codename in (VIEW, SUPERVISE):
+            sql, params = matter_ids_with_perm_sql(user, codename)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                found = {row[0] for row in cursor.fetchall()}
+            expected = set(matters_with_perm(user, codename).values_list("pk", flat=True))
+            assert found == expected, (user, codename)
+    assert {m.pk for m in matters_with_perm(cast.staff_on, SUPERVISE)} == {cast.other_matter.pk}

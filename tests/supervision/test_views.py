@@ -21,6 +21,7 @@ from pytest_django import Settings
 from lpo_tracker.audit.models import AuditEvent
 from matters.models import Task, TaskStatus
 from supervision.models import Notification, ReminderKind, Review, SignOff, Submission
+from supervision.selectors import review_queue_for
 from supervision.services import latest_submission, submission_create
 from supervision.views import VENDOR_HOME
 from tests import factories as f
@@ -394,12 +395,17 @@ def test_office_files_have_no_inline_view(cast: Cast, in_progress: Task) -> None
 # --- Review queue ----------------------------------------------------------------------------
 
 
+def queued(response: Any) -> list[int]:
+    """The task ids the review queue listed, in order."""
+    return [row["pk"] for row in response.context["rows"]]
+
+
 def test_review_queue_lists_work_for_the_matters_supervisors(cast: Cast,
                                                              submitted: Task) -> None:
     for name in ("attorney", "attorney2", "lapsed_attorney"):
         response = as_member(cast, name).get(reverse("supervision:review_queue"))
         assert response.status_code == 200
-        assert list(response.context["tasks"]) == [submitted], name
+        assert queued(response) == [submitted.pk], name
     page = response.content.decode()
     assert 'data-approve-url="' + reverse("supervision:review", args=[submitted.pk]) in page
     assert "lpo/review-queue.js" in page and "<kbd>j</kbd>" in page
@@ -411,7 +417,7 @@ def test_review_queue_is_empty_for_others_and_forbidden_to_vendors(cast: Cast,
     for name in ("staff_on", "staff_off", "screened"):
         response = as_member(cast, name).get(url)
         assert response.status_code == 200
-        assert list(response.context["tasks"]) == [], name
+        assert queued(response) == [], name
         assert submitted.title not in response.content.decode()
     assert_statuses(cast, {"vendor_a_user": 404, "vendor_b_user": 404},
                     lambda client: client.get(url))
@@ -423,16 +429,43 @@ def test_review_queue_filters_by_matter_vendor_and_type(cast: Cast, submitted: T
     client = client_for(cast.attorney)
     url = reverse("supervision:review_queue")
 
-    def listed(**params: str | int) -> set[Task]:
-        return set(client.get(url, params).context["tasks"])
+    def listed(**params: str | int) -> set[int]:
+        return set(queued(client.get(url, params)))
 
-    everything = {submitted, research}
+    everything = {submitted.pk, research.pk}
     assert listed() == everything
-    assert listed(task_type="legal_research") == {research}
-    assert listed(matter=cast.matter.pk) == everything
+    assert listed(task_type="legal_research") == {research.pk}
+    # The matter filter is a search: the start of the number, or words of the title.
+    assert listed(matter=cast.matter.number) == everything
+    assert listed(matter=cast.matter.number[:4]) == everything
+    assert listed(matter=cast.matter.title.split()[-1].upper()) == everything
+    assert listed(matter="no such matter") == set()
+    # Another matter's number finds nothing: the queue never reaches beyond supervised ones.
+    assert listed(matter=cast.other_matter.number) == set()
     assert listed(vendor=cast.engagement_a.vendor_id) == everything
     assert listed(vendor=cast.engagement_b.vendor_id) == everything  # not offered: ignored
-    assert listed(matter=cast.other_matter.pk) == everything  # not supervised: ignored
+
+
+def test_review_queue_pages_without_counting(cast: Cast, submitted: Task,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """One row more than the page tells whether there is a next page; no COUNT, no total."""
+    from supervision import views
+
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
+    later = [cast.advance(cast.new_task(title=f"Batch {n}"), TaskStatus.SUBMITTED)
+             for n in range(2)]
+    client = client_for(cast.attorney)
+    url = reverse("supervision:review_queue")
+    first = client.get(url)
+    second = client.get(url, {"page": 2})
+    assert queued(first) + queued(second) == [t.pk for t in
+                                              review_queue_for(cast.attorney)]
+    assert len(queued(first)) == 2 and len(queued(second)) == 1
+    assert 'rel="next"' in first.content.decode() and "Tasks 1–2" in first.content.decode()
+    assert 'rel="prev"' in second.content.decode() and 'rel="next"' not in second.content.decode()
+    assert queued(client.get(url, {"page": 9})) == []
+    assert queued(client.get(url, {"page": "x"})) == queued(first)  # not a number: page 1
+    assert {submitted.pk, *(t.pk for t in later)} == set(queued(first) + queued(second))
 
 
 # --- Review page -----------------------------------------------------------------------------
