@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("matters/", include("matters.urls")),
+    path("clients/", include("matters.client_urls")),
     path("vendors/", include("vendors.urls")),
     path("engagements/", include("matters.engagement_urls")),
     path("portal/", include("supervision.portal.urls")),

@@ -7,8 +7,17 @@ class SupervisionConfig(AppConfig):
     def ready(self) -> None:
         # Services stay free of Celery: the "review waiting" notice is queued by a hook that
         # submission_create runs after its transaction commits.
+        from matters import selectors as matter_selectors
+        from matters import services as matter_services
         from supervision import services
+        from supervision.access_notices import access_change_record
         from supervision.tasks import enqueue_review_waiting
 
         if enqueue_review_waiting not in services.AFTER_SUBMIT_HOOKS:
             services.AFTER_SUBMIT_HOOKS.append(enqueue_review_waiting)
+        # Who is told when their access to a matter changes, and why a supervising attorney
+        # cannot sign off today: both are supervision's, asked for by the matters app.
+        if access_change_record not in matter_services.ACCESS_CHANGE_HOOKS:
+            matter_services.ACCESS_CHANGE_HOOKS.append(access_change_record)
+        if services.supervisors_standing not in matter_selectors.SIGNOFF_STANDING:
+            matter_selectors.SIGNOFF_STANDING.append(services.supervisors_standing)
