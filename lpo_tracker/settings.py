@@ -186,6 +186,9 @@ TIME_ZONE = "UTC"
 # The firm's own zone: the default for new matters and for the business-day calendar.
 FIRM_TIME_ZONE = env_timezone("FIRM_TIME_ZONE", "America/New_York")
 FIRM_HOLIDAY_COUNTRY = env_str("FIRM_HOLIDAY_COUNTRY", "US")
+# The region of that country (holidays' subdivision code, e.g. NY, ENG): intake's default.
+# Empty: intake asks, where the country's holidays differ by region.
+FIRM_HOLIDAY_SUBDIVISION = env_str("FIRM_HOLIDAY_SUBDIVISION", "")
 FIRM_NAME = env_str("FIRM_NAME", "Hale & Whitmore LLP")
 
 STATIC_URL = "static/"

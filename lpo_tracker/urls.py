@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/", include("allauth.account.urls")),
     path("matters/", include("matters.urls")),
+    path("clients/", include("matters.client_urls")),
     path("vendors/", include("vendors.urls")),
     path("engagements/", include("matters.engagement_urls")),
     path("portal/", include("supervision.portal.urls")),

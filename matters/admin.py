@@ -2,11 +2,15 @@
 
 What carries a rule is read-only here and changes only through `matters.services`:
 
-- opening a matter (`matter_create` numbers it and grants its responsible attorney), and
-  naming another responsible attorney, which moves a grant;
+- opening a matter: "Add matter" goes to the staff intake page (`matter_intake` numbers
+  it, grants its people, records the parties and runs the conflict search first); its
+  number, client, status and closing date (`matter_close` checks the closing checklist),
+  consent waiver (needs a reason) and responsible attorney (moving a grant) are read-only;
 - memberships and object permissions (`matter_member_add` keeps them together), ethical
   walls (`wall_add`, `wall_remove`);
-- an engagement's matter-and-vendor pair, conflict check and client consent;
+- engagements are created on the matter page (`engagement_create` checks the matter is
+  open and the rate card); their pair, status (`engagement_end`), conflict check and client
+  consent are read-only;
 - a task's status, timestamps and due dates (transitions are admin actions calling the
   services; `task_change_due_date` keeps the history). The review-side task actions are
   added by `supervision.admin`, because this app may not import supervision.
@@ -15,11 +19,14 @@ What carries a rule is read-only here and changes only through `matters.services
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from lpo_tracker.admin_utils import (
     LpoModelAdmin,
@@ -28,6 +35,7 @@ from lpo_tracker.admin_utils import (
     request_actor,
     run_for_each,
 )
+from lpo_tracker.errors import RuleViolation
 from matters.models import (
     Client,
     Engagement,
@@ -41,10 +49,12 @@ from matters.models import (
     TaskDueDateChange,
     TaskStatus,
 )
-from matters.services import task_cancel, task_start
+from matters.selectors import may_open_matters
+from matters.services import require_matter_open, task_cancel, task_start
 
 # Recorded by services (conflict check, consent) or by the database: shown, never edited.
 ENGAGEMENT_RECORDED_FIELDS = [
+    "status",
     "conflict_check_status",
     "conflict_checked_by",
     "conflict_checked_at",
@@ -86,7 +96,7 @@ def task_label(task: Task) -> str:
 class PartyInline(admin.TabularInline):
     model = Party
     extra = 0
-    fields = ["name", "role", "matter", "notes"]
+    fields = ["name", "role", "aliases", "matter", "notes"]
     autocomplete_fields = ["matter"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Party]:
@@ -150,8 +160,11 @@ class MatterAdmin(LpoModelAdmin):
     search_fields = ["number", "title", "client__name"]
     date_hierarchy = "opened_on"
     list_select_related = ["client", "responsible_attorney"]
-    autocomplete_fields = ["client"]
-    readonly_fields = ["responsible_attorney", "created_at", "updated_at"]
+    # Set by intake and by the services that guard them, never typed here.
+    readonly_fields = [
+        "number", "client", "responsible_attorney", "status", "closed_on",
+        "client_consent_required", "client_consent_waiver_reason", "created_at", "updated_at",
+    ]
     fieldsets = [
         (
             None,
@@ -169,7 +182,8 @@ class MatterAdmin(LpoModelAdmin):
         ("Status", {"fields": ["status", "opened_on", "closed_on"]}),
         (
             "Budget and consent",
-            {"fields": ["budget", "currency", "client_consent_required"]},
+            {"fields": ["budget", "currency", "client_consent_required",
+                        "client_consent_waiver_reason"]},
         ),
         (
             "Business-day calendar",
@@ -180,7 +194,16 @@ class MatterAdmin(LpoModelAdmin):
     inlines = [MembershipInline, EthicalWallInline, EngagementInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+        """The intake page's own rule: "Add matter" shows for whoever may open matters."""
+        return may_open_matters(request.user)
+
+    def add_view(self, request: HttpRequest, form_url: str = "",
+                 extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Opening a matter is intake (numbering, people, parties, conflict search): the
+        staff page does it, through `matter_intake`."""
+        if not self.has_add_permission(request):
+            return super().add_view(request, form_url, extra_context)  # the usual 403
+        return HttpResponseRedirect(reverse("matters:intake"))
 
 
 @admin.register(MatterMembership)
@@ -223,6 +246,9 @@ class MatterGroupObjectPermissionAdmin(_ObjectPermissionAdmin):
 
 @admin.register(Engagement)
 class EngagementAdmin(LpoModelAdmin):
+    """Engaging a vendor happens on the matter page (`engagement_create`); here the record is
+    shown and its scope, rate card and budget cap can be corrected."""
+
     list_display = [
         "matter",
         "vendor",
@@ -238,6 +264,9 @@ class EngagementAdmin(LpoModelAdmin):
     list_select_related = ["matter", "vendor"]
     autocomplete_fields = ["matter", "vendor", "rate_card"]
     exclude = ["consent_evidence"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Engagement | None = None) -> list[str]:
         # The conflict check and consent cover this matter-and-vendor pair, so the pair is fixed.
@@ -262,8 +291,21 @@ class DueDateChangeInline(ReadOnlyTabularInline):
         return super().get_queryset(request).select_related("changed_by")
 
 
+class TaskAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        matter = cleaned.get("matter")
+        if self.instance._state.adding and matter is not None:
+            try:  # the rule of task_create: a closed matter takes no new task
+                require_matter_open(matter, "take new tasks")
+            except RuleViolation as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+
 @admin.register(Task)
 class TaskAdmin(LpoModelAdmin):
+    form = TaskAdminForm
     list_display = [
         "matter__number",
         "title",

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q
 
-from matters.models import Matter, Party
-from vendors.models import ConflictDeclaration, Vendor
+from matters.models import EngagementStatus, Matter, Party
+from vendors.models import ConflictDeclaration, Vendor, VendorStatus
 
 # Legal forms and filler words that do not tell two organisations apart.
 IGNORED_WORDS = frozenset({
@@ -78,30 +79,66 @@ class ConflictHit:
         return self.likeness == "same name"
 
 
+def party_names(name: str, role: str, aliases: Iterable[str]) -> list[MatterParty]:
+    """A party under its name and under each alias ("formerly", trading names), so a match
+    on any of them is found."""
+    names = [MatterParty(name, role)]
+    names.extend(MatterParty(alias, f"{role}, alias of “{name}”,")
+                 for alias in dict.fromkeys(a.strip() for a in aliases) if alias)
+    return names
+
+
 def matter_parties(matter: Matter) -> list[MatterParty]:
-    """The client, and every party of the client on every matter or on this one (one query;
-    the client comes with the matter)."""
+    """The client, and every party of the client on every matter or on this one, under each
+    of its names (one query; the client comes with the matter)."""
     parties = [MatterParty(matter.client.name, "Client")]
     rows = Party.objects.filter(client_id=matter.client_id).filter(
         Q(matter__isnull=True) | Q(matter=matter)
     ).order_by("name", "pk")
-    parties.extend(MatterParty(row.name, row.get_role_display()) for row in rows)
+    for row in rows:
+        parties.extend(party_names(row.name, row.get_role_display(), row.aliases or []))
     return parties
 
 
 def conflict_search(matter: Matter, vendor: Vendor) -> list[ConflictHit]:
     """Every (party, vendor name or declaration) pair whose names may be the same, exact
     matches first. Three queries: the client (if not loaded), the parties, the declarations.
+    """
+    declarations = list(
+        ConflictDeclaration.objects.filter(vendor=vendor).select_related("declared_by__user")
+    )
+    return search_parties(matter_parties(matter), vendor, declarations)
+
+
+def intake_conflict_search(parties: list[MatterParty]) -> dict[Vendor, list[ConflictHit]]:
+    """The conflict search of a matter not yet saved (intake): its parties against every
+    vendor that is approved or engaged on some matter, and their staff's declarations. Two
+    queries whatever the number of vendors. Vendors without a hit are left out."""
+    vendors = list(
+        Vendor.objects.filter(
+            Q(status=VendorStatus.APPROVED)
+            | Q(engagements__status=EngagementStatus.ACTIVE)
+        ).exclude(status=VendorStatus.OFFBOARDED).distinct().order_by("name")
+    )
+    declarations: dict[int, list[ConflictDeclaration]] = {vendor.pk: [] for vendor in vendors}
+    for declaration in ConflictDeclaration.objects.filter(
+        vendor__in=vendors
+    ).select_related("declared_by__user").order_by("party_name", "pk"):
+        declarations[declaration.vendor_id].append(declaration)
+    found = {vendor: search_parties(parties, vendor, declarations[vendor.pk])
+             for vendor in vendors}
+    return {vendor: hits for vendor, hits in found.items() if hits}
+
+
+def search_parties(parties: list[MatterParty], vendor: Vendor,
+                   declarations: list[ConflictDeclaration]) -> list[ConflictHit]:
+    """The one comparison behind both searches.
 
     1. The vendor itself: its trading and legal names against each party (a provider that
        is, or belongs to, a party to the matter).
     2. Each conflict its staff declared: the declared party against each matter party.
     """
-    parties = matter_parties(matter)
     vendor_names = list(dict.fromkeys(name for name in (vendor.name, vendor.legal_name) if name))
-    declarations = list(
-        ConflictDeclaration.objects.filter(vendor=vendor).select_related("declared_by__user")
-    )
     hits: list[ConflictHit] = []
     for party in parties:
         for vendor_name in vendor_names:

@@ -75,9 +75,16 @@ class EngagementCreateForm(forms.Form):
             Vendor.objects.exclude(status=VendorStatus.OFFBOARDED)
             .exclude(engagements__matter=matter).order_by("name")
         )
-        card_field.queryset = RateCard.objects.select_related("vendor").exclude(
-            vendor__status=VendorStatus.OFFBOARDED
+        # Only cards in the matter's currency, and once the vendor is known only its own
+        # (engagement_create refuses any other card too).
+        cards = RateCard.objects.select_related("vendor").filter(
+            currency=matter.currency, vendor__in=vendor_field.queryset
         ).order_by("vendor__name", "-effective_from")
+        chosen = (self.data.get(self.add_prefix("vendor")) if self.is_bound
+                  else self.initial.get("vendor"))
+        if chosen and str(chosen).isdigit():
+            cards = cards.filter(vendor_id=int(chosen))
+        card_field.queryset = cards
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -67,6 +67,11 @@ class Party(models.Model):
     )
     name = models.CharField(max_length=250, db_index=True)
     role = models.CharField(max_length=20, choices=PartyRole.choices)
+    aliases = models.JSONField(
+        default=list, blank=True,
+        help_text="Other names the party is known by (former names, trading names); the "
+        "conflict search compares each of them too.",
+    )
     notes = models.CharField(max_length=250, blank=True)
 
     class Meta:
@@ -121,6 +126,9 @@ class Matter(models.Model):
         help_text="Confidential information leaves the firm only with the client's "
         "recorded informed consent (ABA Formal Opinion 08-451, Model Rule 1.6).",
     )
+    client_consent_waiver_reason = models.TextField(
+        blank=True, help_text="Why this matter needs no client consent to outsourcing."
+    )
     status = models.CharField(max_length=10, choices=MatterStatus.choices, default="open")
     opened_on = models.DateField(default=firm_today)
     closed_on = models.DateField(null=True, blank=True)
@@ -136,6 +144,17 @@ class Matter(models.Model):
                 condition=Q(closed_on__isnull=True) | Q(closed_on__gte=models.F("opened_on")),
                 name="matter_closed_after_opened",
                 violation_error_message="A matter cannot close before it opened.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="closed") & Q(closed_on__isnull=False))
+                | (~Q(status="closed") & Q(closed_on__isnull=True)),
+                name="matter_closed_has_date",
+                violation_error_message="A closed matter has a closing date, an open one none.",
+            ),
+            models.CheckConstraint(
+                condition=Q(client_consent_required=True) | ~Q(client_consent_waiver_reason=""),
+                name="matter_consent_waiver_has_reason",
+                violation_error_message="Say why this matter needs no client consent.",
             ),
             models.CheckConstraint(
                 condition=Q(number__regex=r"^[0-9]{4}-[0-9]{4,}$"),

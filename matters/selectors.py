@@ -5,7 +5,8 @@ for them, indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -19,6 +20,7 @@ from matters.models import (
     EthicalWall,
     Matter,
     MatterGroupObjectPermission,
+    MatterStatus,
     MatterUserObjectPermission,
     Task,
     TaskStatus,
@@ -30,6 +32,15 @@ AnyUser = User | AnonymousUser
 VIEW = "view_matter"
 CHANGE = "change_matter"
 SUPERVISE = "supervise_matter"
+# Model permissions of firm-wide roles (docs/rules.md, roles): intake opens matters and keeps
+# clients and their parties.
+OPEN_MATTERS = "matters.add_matter"
+MANAGE_CLIENTS = "matters.change_client"
+
+# Why each supervising attorney cannot sign off today: the sign-off rule itself
+# (supervision.services.supervisors_standing), registered by supervision at start-up because
+# this app may not import it.
+SIGNOFF_STANDING: list[Callable[[Matter, list[User], dt.date], dict[int, list[str]]]] = []
 
 
 def _uid(user: AnyUser) -> int:
@@ -255,3 +266,50 @@ def vendor_submission_filter(user: AnyUser) -> Q:
     if membership is None:
         return Q()
     return Q(submitted_by__vendor_membership__vendor_id=membership.vendor_id)
+
+
+def _firm_user(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and user.is_active and not is_vendor_user(user))
+
+
+def is_firm_admin(user: AnyUser) -> bool:
+    """The firm's risk/IT administrators: grants and walls on any matter (Django's model
+    permission `matters.change_matter`, not an object grant)."""
+    return bool(user.is_authenticated and user.is_active and user.has_perm("matters.change_matter"))
+
+
+def may_manage_team(user: AnyUser, matter: Matter) -> bool:
+    """Add or remove the matter's people: its team (change_matter on it) or a firm admin."""
+    return user_has_matter_perm(user, matter, CHANGE) or is_firm_admin(user)
+
+
+def may_open_matters(user: AnyUser) -> bool:
+    """Intake: open a matter (the "New matter" page, its link and `matter_intake`)."""
+    return _firm_user(user) and user.has_perm(OPEN_MATTERS)
+
+
+def may_manage_clients(user: AnyUser) -> bool:
+    """Intake: list, create and edit clients and their parties."""
+    return _firm_user(user) and user.has_perm(MANAGE_CLIENTS)
+
+
+def may_engage_on(user: AnyUser, matter: Matter) -> bool:
+    """Engage a vendor on this matter: its team (change_matter on it), while it is open.
+    `engagement_create` enforces the same two conditions."""
+    return matter.status == MatterStatus.OPEN and user_has_matter_perm(user, matter, CHANGE)
+
+
+def matters_open_for_engagement(user: AnyUser) -> QuerySet[Matter]:
+    """The matters on which `user` may engage a vendor (the navigation's "Engage a vendor")."""
+    return matters_with_perm(user, CHANGE).filter(status=MatterStatus.OPEN).select_related(
+        "client")
+
+
+def supervisor_standing(matter: Matter, users: Sequence[User], day: dt.date
+                        ) -> dict[int, list[str]]:
+    """Why each user cannot sign off on the matter on `day` (empty list: they can)."""
+    standing: dict[int, list[str]] = {user.pk: [] for user in users}
+    for check in SIGNOFF_STANDING:
+        for user_id, blockers in check(matter, list(users), day).items():
+            standing[user_id].extend(blockers)
+    return standing

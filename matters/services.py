@@ -10,6 +10,8 @@ belong to `supervision.services`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 
@@ -47,7 +49,9 @@ from matters.selectors import (
     CHANGE,
     SUPERVISE,
     VIEW,
+    is_firm_admin,
     is_screened,
+    may_manage_team,
     task_work_refusal,
     user_has_matter_perm,
 )
@@ -63,6 +67,49 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class AccessChange:
+    """Someone's access to a matter changed: the affected person is told (in-app and by
+    e-mail). `change` is one of ACCESS_CHANGES; `event_id` is the audit event of it."""
+
+    matter: Matter
+    user: User
+    change: str
+    actor: AnyUser | None
+    event_id: int
+
+
+ACCESS_CHANGES = ("team_added", "team_removed", "supervising_attorney_added",
+                  "supervising_attorney_removed", "wall_added", "wall_removed")
+# Run inside the transaction of the change, so the notice is recorded with it or not at all;
+# registered by supervision (which owns notifications; this app may not import it).
+ACCESS_CHANGE_HOOKS: list[Callable[[AccessChange], None]] = []
+
+
+def _access_changed(matter: Matter, user: User, change: str, actor: AnyUser | None,
+                    event_id: int) -> None:
+    for hook in ACCESS_CHANGE_HOOKS:
+        hook(AccessChange(matter, user, change, actor, event_id))
+
+
+def require_matter_open(matter: Matter, doing: str, *, lock: bool = False) -> None:
+    """A closed (or on-hold) matter takes no new work: no task, engagement or upload.
+
+    With `lock`, the status is re-read under FOR NO KEY UPDATE, which waits for a
+    `matter_close` in progress (FOR UPDATE): new work either lands before the close checks
+    (and blocks it) or sees the matter closed.
+    """
+    status = matter.status
+    if lock:
+        status = (Matter.objects.select_for_update(no_key=True).filter(pk=matter.pk)
+                  .values_list("status", flat=True).get())
+    if status != MatterStatus.OPEN:
+        raise RuleViolation(
+            f"Matter {matter.number} is {MatterStatus(status).label.lower()}; it cannot "
+            f"{doing}.", code="matter_not_open",
+        )
+
+
 def _require_matter_perm(actor: AnyUser, matter: Matter, codename: str, doing: str) -> None:
     if not user_has_matter_perm(actor, matter, codename):
         raise NotEligible(f"You are not allowed to {doing} on matter {matter.number}.",
@@ -71,14 +118,14 @@ def _require_matter_perm(actor: AnyUser, matter: Matter, codename: str, doing: s
 
 def _require_firm_admin(actor: AnyUser, doing: str) -> None:
     """Grants and walls are for the firm's risk/IT administrators (Django's model perms)."""
-    if not (actor.is_authenticated and actor.has_perm("matters.change_matter")):
+    if not is_firm_admin(actor):
         raise NotEligible(f"Only a firm administrator may {doing}.", code="forbidden")
 
 
 def _require_team_manager(actor: AnyUser | None, matter: Matter, doing: str) -> None:
     """The matter's team (change_matter on it) or a firm administrator; None is the system."""
-    if actor is not None and not user_has_matter_perm(actor, matter, CHANGE):
-        _require_firm_admin(actor, doing)
+    if actor is not None and not may_manage_team(actor, matter):
+        raise NotEligible(f"Only a firm administrator may {doing}.", code="forbidden")
 
 
 # --- Matters, people, walls ---------------------------------------------------------------
@@ -210,11 +257,17 @@ def matter_member_add(
     """Add a person to the matter in a role and grant the role's permissions."""
     if not _skip_admin_check:
         _require_team_manager(actor, matter, "change the matter team")
-    membership, _created = MatterMembership.objects.get_or_create(
+    membership, created = MatterMembership.objects.get_or_create(
         matter=matter, user=user, role=role, defaults={"added_by": actor}
     )
     for codename in ROLE_PERMISSIONS[role]:
         _grant(actor=actor, matter=matter, user=user, codename=codename)
+    if created:
+        event = audit_record(actor=actor, action="membership.added", obj=matter,
+                             matter_id=matter.pk,
+                             after={"user": user.pk, "username": user.get_username(),
+                                    "role": role})
+        _access_changed(matter, user, f"{role}_added", actor, event.pk)
     return membership
 
 
@@ -229,7 +282,7 @@ def matter_member_remove(
             "The responsible attorney supervises the matter; name another one first.",
             code="responsible_attorney",
         )
-    MatterMembership.objects.filter(matter=matter, user=user, role=role).delete()
+    removed, _ = MatterMembership.objects.filter(matter=matter, user=user, role=role).delete()
     kept = {
         codename
         for other in MatterMembership.objects.filter(matter=matter, user=user)
@@ -238,6 +291,12 @@ def matter_member_remove(
     }
     for codename in set(ROLE_PERMISSIONS[role]) - kept:
         _revoke(actor=actor, matter=matter, user=user, codename=codename)
+    if removed:
+        event = audit_record(actor=actor, action="membership.removed", obj=matter,
+                             matter_id=matter.pk,
+                             before={"user": user.pk, "username": user.get_username(),
+                                     "role": role})
+        _access_changed(matter, user, f"{role}_removed", actor, event.pk)
 
 
 @transaction.atomic
@@ -257,13 +316,14 @@ def wall_add(
         matter=matter, user=user, defaults={"reason": reason.strip(), "created_by": actor}
     )
     if created:
-        audit_record(
+        event = audit_record(
             actor=actor,
             action="wall.added",
             obj=matter,
             matter_id=matter.pk,
             after={"user": user.pk, "username": user.get_username(), "reason": wall.reason},
         )
+        _access_changed(matter, user, "wall_added", actor, event.pk)
     return wall
 
 
@@ -276,7 +336,7 @@ def wall_remove(
         raise RuleViolation("Say why the wall comes down.", code="reason_required")
     deleted, _ = EthicalWall.objects.filter(matter=matter, user=user).delete()
     if deleted:
-        audit_record(
+        event = audit_record(
             actor=actor,
             action="wall.removed",
             obj=matter,
@@ -284,6 +344,7 @@ def wall_remove(
             before={"user": user.pk, "username": user.get_username()},
             after={"reason": reason.strip()},
         )
+        _access_changed(matter, user, "wall_removed", actor, event.pk)
 
 
 # --- Engagements --------------------------------------------------------------------------
@@ -300,6 +361,13 @@ def engagement_create(
     rate_card: Any = None,
 ) -> Engagement:
     _require_matter_perm(actor, matter, CHANGE, "engage a vendor")
+    require_matter_open(matter, "engage a vendor", lock=True)
+    if rate_card is not None and (rate_card.vendor_id != vendor.pk
+                                  or rate_card.currency != matter.currency):
+        raise RuleViolation(
+            f"Choose one of {vendor}'s rate cards in {matter.currency}, the matter's currency.",
+            code="rate_card",
+        )
     engagement = Engagement(
         matter=matter, vendor=vendor, scope=scope, budget_cap=budget_cap, rate_card=rate_card
     )
@@ -553,11 +621,7 @@ def task_create(
     **fields: Any,
 ) -> Task:
     _require_matter_perm(actor, matter, CHANGE, "create tasks")
-    if matter.status != MatterStatus.OPEN:  # as engagement_blockers says for assignment
-        raise RuleViolation(
-            f"Matter {matter.number} is {matter.get_status_display().lower()}.",
-            code="matter_not_open",
-        )
+    require_matter_open(matter, "take new tasks", lock=True)
     task = Task(matter=matter, title=title, task_type=task_type, created_by=actor, **fields)
     validated(task, exclude=["engagement"])
     task.save()

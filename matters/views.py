@@ -55,6 +55,8 @@ from matters.models import (
     Matter,
     MatterMembership,
     MatterRole,
+    MatterStatus,
+    Party,
     Task,
     TaskStatus,
     overdue_q,
@@ -65,7 +67,9 @@ from matters.selectors import (
     VIEW,
     get_matter_for,
     get_task_for,
+    is_firm_admin,
     matters_visible_to,
+    supervisor_standing,
     task_count,
     tasks_visible_to,
     user_has_matter_perm,
@@ -182,6 +186,8 @@ def matter_list(request: HtmxHttpRequest) -> HttpResponse:
 # --- Matter detail ------------------------------------------------------------------------
 
 PERMISSION_WORDS = {VIEW: "view access", CHANGE: "edit access", SUPERVISE: "supervision rights"}
+ROLE_WORDS = {MatterRole.TEAM: "team member",
+              MatterRole.SUPERVISING_ATTORNEY: "supervising attorney"}
 
 
 def describe_event(
@@ -211,6 +217,18 @@ def describe_event(
             f"screened {after.get('username', 'a user')} from the matter (ethical wall)"
             if show_walls else "updated the matter's ethical walls"
         ),
+        "membership.added": lambda: f"added {after.get('username', 'a user')} as "
+        + ROLE_WORDS.get(after.get("role", ""), "a member"),
+        "membership.removed": lambda: f"removed {before.get('username', 'a user')} as "
+        + ROLE_WORDS.get(before.get("role", ""), "a member"),
+        "party.added": lambda: f"added the party {after.get('name', '')}",
+        "party.updated": lambda: f"changed the party {after.get('name', '')}",
+        "party.removed": lambda: f"removed the party {before.get('name', '')}",
+        "matter.consent_waived": lambda: "recorded that no client consent is needed: "
+        f"{after.get('reason', '')}",
+        "matter.closed": lambda: "closed the matter",
+        "engagement.ended": lambda: f"ended the engagement {event.object_repr}: "
+        f"{after.get('reason', '')}",
         "wall.removed": lambda: (
             f"took down the ethical wall for {before.get('username', 'a user')}"
             if show_walls else "updated the matter's ethical walls"
@@ -311,12 +329,19 @@ def _detail_context(request: HttpRequest, matter: Matter) -> dict[str, Any]:
         .order_by(F("sla_due_at").asc(nulls_last=True), "id")
     )
     movable = [task for task in tasks if task.status in MOVABLE_STATES]
+    supervisors = [m for m in memberships if m.role == MatterRole.SUPERVISING_ATTORNEY]
+    # Why a supervising attorney cannot sign off today: the sign-off rule's own reasons.
+    standing = supervisor_standing(matter, [m.user for m in supervisors], firm_today())
     return {
         "matter": matter,
         "can_change": can_change,
         "can_export": can_change or can_supervise,
+        # New work (tasks, engagements) only while the matter is open (require_matter_open).
+        "can_add_work": can_change and matter.status == MatterStatus.OPEN,
+        "can_manage_people": can_change or is_firm_admin(user),
+        "parties": Party.objects.filter(matter=matter).order_by("name"),
         "team": [m for m in memberships if m.role == MatterRole.TEAM],
-        "supervisors": [m for m in memberships if m.role == MatterRole.SUPERVISING_ATTORNEY],
+        "supervisors": [(m, standing[m.user_id]) for m in supervisors],
         "walls": walls if can_change else [],
         "engagement_options": options,
         "task_groups": _group_tasks(tasks),

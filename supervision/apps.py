@@ -8,10 +8,19 @@ class SupervisionConfig(AppConfig):
         # Services stay free of Celery: the "review waiting" notice is queued by a hook that
         # submission_create runs after its transaction commits.
         from lpo_tracker.core.health import readiness_check_register
+        from matters import selectors as matter_selectors
+        from matters import services as matter_services
         from supervision import services
+        from supervision.access_notices import access_change_record
         from supervision.selectors import email_readiness
         from supervision.tasks import enqueue_review_waiting
 
         if enqueue_review_waiting not in services.AFTER_SUBMIT_HOOKS:
             services.AFTER_SUBMIT_HOOKS.append(enqueue_review_waiting)
         readiness_check_register("email", email_readiness)
+        # Who is told when their access to a matter changes, and why a supervising attorney
+        # cannot sign off today: both are supervision's, asked for by the matters app.
+        if access_change_record not in matter_services.ACCESS_CHANGE_HOOKS:
+            matter_services.ACCESS_CHANGE_HOOKS.append(access_change_record)
+        if services.supervisors_standing not in matter_selectors.SIGNOFF_STANDING:
+            matter_selectors.SIGNOFF_STANDING.append(services.supervisors_standing)

@@ -3,25 +3,38 @@ vendor user's) and the unread-notification badge (base.html reads UNREAD_COUNT).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from matters.selectors import matters_open_for_engagement
 from supervision.notifications import unread_count
 from vendors.selectors import is_vendor_user
 
-# (url name, label, model permission needed or ""). Vendor users get their portal instead.
-STAFF_NAV = [
+
+def may_engage_vendors(user: Any) -> bool:
+    """On the team of an open matter: the rule engagement_create applies."""
+    return matters_open_for_engagement(user).exists()
+
+
+# (url name, label, model permission needed, a predicate of the user, or "").
+# Vendor users get their portal instead.
+NavEntry = tuple[str, str, str | Callable[[Any], bool]]
+STAFF_NAV: list[NavEntry] = [
     ("supervision:dashboard", "Dashboard", ""),
     ("matters:list", "Matters", ""),
+    ("matters:intake", "New matter", "matters.add_matter"),
+    ("engagements:start", "Engage a vendor", may_engage_vendors),
+    ("clients:list", "Clients", "matters.change_client"),
     ("supervision:review_queue", "Review queue", ""),
     ("vendors:list", "Vendors", "vendors.view_vendor"),
     ("reports:scorecards", "Scorecards", "vendors.view_vendor"),
     ("supervision:notifications", "Notifications", ""),
 ]
-VENDOR_NAV = [
+VENDOR_NAV: list[NavEntry] = [
     ("portal:tasks", "My tasks", ""),
     ("supervision:notifications", "Notifications", ""),
 ]
@@ -58,11 +71,20 @@ def model_permissions(request: HttpRequest) -> frozenset[str] | None:
     return found
 
 
-def _items(request: HttpRequest, entries: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+def _allowed(request: HttpRequest, permission: str | Callable[[Any], bool],
+             held: frozenset[str] | None) -> bool:
+    """May the user open the entry: a model permission (from the per-request set; None for a
+    superuser, who holds them all) or a predicate the entry's service also enforces."""
+    if callable(permission):
+        return permission(request.user)
+    return not permission or held is None or permission in held
+
+
+def _items(request: HttpRequest, entries: list[NavEntry]) -> list[dict[str, Any]]:
     items = []
     held = model_permissions(request) if any(perm for _n, _l, perm in entries) else frozenset()
     for name, label, permission in entries:
-        if permission and held is not None and permission not in held:
+        if not _allowed(request, permission, held):
             continue  # a link that would only answer 403
         try:
             url = reverse(name)

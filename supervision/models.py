@@ -295,6 +295,7 @@ class ReminderKind(models.TextChoices):
     TASK_OVERDUE = "task_overdue", "Task overdue"
     DILIGENCE_EXPIRING = "diligence_expiring", "Due diligence expiring"
     BUDGET_THRESHOLD = "budget_threshold", "Budget threshold reached"
+    ACCESS_CHANGED = "access_changed", "Access to a matter changed"
 
 
 class ReminderRecord(models.Model):

@@ -21,7 +21,12 @@ from django.utils import timezone
 
 from lpo_tracker.clock import zone_named
 from supervision.models import DeliveryPreference, Notification, NotificationSettings
-from supervision.reminders import SEND_ERRORS, SMTP_TIMEOUT_SECONDS, Delivery
+from supervision.reminders import (
+    SEND_ERRORS,
+    SMTP_TIMEOUT_SECONDS,
+    Delivery,
+    reader_screened,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,17 +34,20 @@ AnyUser = User | AnonymousUser
 
 
 def notifications_for(user: AnyUser) -> QuerySet[Notification]:
-    """The user's notifications, newest first (one query; slice it for a page)."""
+    """The user's notifications, newest first (one query; slice it for a page). Those about
+    a matter the user is now screened from are left out: a wall takes effect at once."""
     if not user.is_authenticated:
         return Notification.objects.none()
-    return Notification.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
+    return (Notification.objects.filter(user_id=user.pk).exclude(reader_screened())
+            .order_by("-created_at", "-id"))
 
 
 def unread_count(user: AnyUser) -> int:
     """Unread notifications (one COUNT on the (user, read_at) index)."""
     if not user.is_authenticated:
         return 0
-    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+    return (Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
+            .exclude(reader_screened()).count())
 
 
 def notification_mark_read(*, user: AnyUser, ids: list[int] | None) -> int:
@@ -104,7 +112,7 @@ def _send_digest(reader_id: int, now: dt.datetime, connection: BaseEmailBackend)
         cutoff = last_digest_moment(now, preferences)
         items = list(Notification.objects.filter(
             user_id=preferences.user_id, emailed_at__isnull=True, created_at__lt=cutoff
-        ).order_by("created_at", "id"))
+        ).exclude(reader_screened()).order_by("created_at", "id"))
         if not items:
             return 0
         user = preferences.user

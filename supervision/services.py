@@ -29,6 +29,8 @@ from matters.models import (
     DELIVER_FROM,
     START_REVIEW_FROM,
     SUBMIT_FROM,
+    EthicalWall,
+    Matter,
     Task,
     TaskStatus,
 )
@@ -37,9 +39,11 @@ from matters.selectors import (
     is_screened,
     task_work_refusal,
     user_has_matter_perm,
+    users_with_matter_perm,
 )
-from matters.services import task_audit, task_lock
+from matters.services import require_matter_open, task_audit, task_lock
 from supervision.models import (
+    AttorneyProfile,
     BarAdmission,
     Review,
     ReviewDecision,
@@ -49,6 +53,7 @@ from supervision.models import (
 from supervision.selectors import delivery_refusal, review_refusal
 from supervision.sla import compute_deadline, policy_for
 from supervision.uploads import upload_accept
+from vendors.models import VendorUser
 from vendors.selectors import is_vendor_user
 
 logger = logging.getLogger(__name__)
@@ -107,6 +112,7 @@ def submission_create(
             refusal = task_work_refusal(actor, locked, "upload work product")
             if refusal is not None:
                 raise refusal
+            require_matter_open(locked.matter, "take uploads")
             previous = latest_submission(locked)
             now = timezone.now()
             stored = Submission(
@@ -245,10 +251,102 @@ class Eligibility:
     bar_admission: BarAdmission | None = None
     # Not a blocker: an eligible attorney is asked to confirm it is them (step-up) first.
     confirmation_problem: str | None = None
+    firm_user: bool = False  # an active user who is not a vendor user
 
     @property
     def eligible(self) -> bool:
         return not self.blockers
+
+
+@dataclass(frozen=True)
+class StandingFacts:
+    """What the sign-off rule needs to know about one user on one matter on one day."""
+
+    active: bool
+    vendor: bool
+    has_profile: bool
+    admission: BarAdmission | None
+    screened: bool
+    supervises: bool
+
+
+def _standing_blockers(user: AnyUser, facts: StandingFacts, matter: Matter, day: dt.date,
+                       *, about_self: bool) -> list[str]:
+    """The rule itself, from the facts (steps 1-4 of `signoff_eligibility`)."""
+    if not facts.active:
+        return ["Sign in as an active user." if about_self else "The account is deactivated."]
+    if facts.vendor:
+        return ["Vendor users cannot sign off work product."]
+    name = user.get_full_name() or user.get_username()  # type: ignore[union-attr]
+    you, you_lower, have, are = (("You", "you", "have", "are") if about_self
+                                 else (name, name, "has", "is"))
+    blockers = []
+    if not facts.has_profile:
+        blockers.append(f"Only an attorney can sign off; {you_lower} {have} no attorney "
+                        "profile.")
+    elif facts.admission is None:
+        blockers.append(f"{you} {have} no bar admission active on {day:%d %b %Y}; sign-off "
+                        "needs a licensed attorney.")
+    if facts.screened:
+        blockers.append(f"{you} {are} screened from matter {matter.number}.")
+    elif not facts.supervises:
+        blockers.append(f"{you} {are} not a supervising attorney on matter {matter.number}.")
+    return blockers
+
+
+def attorney_standing(*, user: AnyUser, matter: Matter, day: dt.date) -> Eligibility:
+    """Every reason `user` may not sign off work on `matter` on `day`, whatever the version.
+
+    1. A firm user, not a vendor user.
+    2. An attorney profile with a bar admission active on the day.
+    3. The `supervise_matter` permission on the matter.
+    4. Not screened from the matter (a wall beats any grant).
+    """
+    active = bool(user.is_authenticated and user.is_active)
+    vendor = active and is_vendor_user(user)
+    profile = getattr(user, "attorney_profile", None) if active and not vendor else None
+    admission = (BarAdmission.objects.filter(attorney=profile).active_on(day)
+                 .order_by("admitted_on").first() if profile is not None else None)
+    screened = active and not vendor and is_screened(user, matter)
+    facts = StandingFacts(
+        active=active, vendor=vendor, has_profile=profile is not None, admission=admission,
+        screened=screened,
+        supervises=active and not vendor and not screened
+        and user_has_matter_perm(user, matter, SUPERVISE),
+    )
+    blockers = _standing_blockers(user, facts, matter, day, about_self=True)
+    return Eligibility(blockers=blockers, bar_admission=admission,
+                       firm_user=active and not vendor)
+
+
+def supervisors_standing(matter: Matter, users: list[User], day: dt.date
+                         ) -> dict[int, list[str]]:
+    """`attorney_standing` for several people at once, worded about them (the matter page's
+    flag on a supervising attorney who cannot sign off today). Registered with
+    `matters.selectors.SIGNOFF_STANDING`. Four queries whatever the number of people: vendor
+    memberships, attorney profiles, active admissions, walls; plus who holds supervise."""
+    ids = [user.pk for user in users]
+    vendors = set(VendorUser.objects.filter(user_id__in=ids).values_list("user_id", flat=True))
+    profiles = dict(AttorneyProfile.objects.filter(user_id__in=ids)
+                    .values_list("user_id", "pk"))
+    admissions: dict[int, BarAdmission] = {}
+    for admission in (BarAdmission.objects.filter(attorney_id__in=profiles.values())
+                      .active_on(day).order_by("-admitted_on")):
+        admissions[admission.attorney_id] = admission  # the earliest admitted wins, as above
+    screened = set(EthicalWall.objects.filter(matter=matter, user_id__in=ids)
+                   .values_list("user_id", flat=True))
+    supervising = set(users_with_matter_perm(matter, SUPERVISE).filter(pk__in=ids)
+                      .values_list("pk", flat=True))
+    standing = {}
+    for user in users:
+        profile_id = profiles.get(user.pk)
+        facts = StandingFacts(
+            active=user.is_active, vendor=user.pk in vendors, has_profile=profile_id is not None,
+            admission=admissions.get(profile_id) if profile_id is not None else None,
+            screened=user.pk in screened, supervises=user.pk in supervising,
+        )
+        standing[user.pk] = _standing_blockers(user, facts, matter, day, about_self=False)
+    return standing
 
 
 def signoff_eligibility(
@@ -257,42 +355,14 @@ def signoff_eligibility(
 ) -> Eligibility:
     """Every reason `user` may not sign off `submission` of `task` (ABA Model Rules 5.1, 5.3).
 
-    1. A firm user, not a vendor user.
-    2. An attorney profile with a bar admission active on the day.
-    3. The `supervise_matter` permission on the task's matter.
-    4. Not screened from the matter (a wall beats any grant).
+    1-4. `attorney_standing` on the task's matter that day (firm user, active bar
+         admission, supervise permission, no wall).
     5. Not the person who submitted this version.
     Separately, `confirmation_problem`: the step-up (a fresh second factor, or password for
     a user without one) is missing or stale (`lpo_tracker.signin.stepup`).
     """
-    day = day or firm_today()
-    result = Eligibility()
-    if not user.is_authenticated or not user.is_active:
-        result.blockers.append("Sign in as an active user.")
-        return result
-    if is_vendor_user(user):
-        result.blockers.append("Vendor users cannot sign off work product.")
-        return result
-    profile = getattr(user, "attorney_profile", None)
-    if profile is None:
-        result.blockers.append("Only an attorney can sign off; you have no attorney profile.")
-    else:
-        result.bar_admission = (
-            BarAdmission.objects.filter(attorney=profile).active_on(day)
-            .order_by("admitted_on").first()
-        )
-        if result.bar_admission is None:
-            result.blockers.append(
-                f"You have no bar admission active on {day:%d %b %Y}; sign-off needs a "
-                "licensed attorney."
-            )
-    if is_screened(user, task.matter):
-        result.blockers.append(f"You are screened from matter {task.matter.number}.")
-    elif not user_has_matter_perm(user, task.matter, SUPERVISE):
-        result.blockers.append(
-            f"You are not a supervising attorney on matter {task.matter.number}."
-        )
-    if submission is not None and submission.submitted_by_id == user.pk:
+    result = attorney_standing(user=user, matter=task.matter, day=day or firm_today())
+    if result.firm_user and submission is not None and submission.submitted_by_id == user.pk:
         result.blockers.append("You submitted this version; another attorney must sign it off.")
     if not result.blockers:
         result.confirmation_problem = confirmation_problem(user=user, confirmation=confirmation)

@@ -19,6 +19,7 @@ from supervision.reminders import (
     SEND_ERRORS,
     Delivery,
     DeliveryIncomplete,
+    reminders_deliver,
     reminders_sweep,
     review_waiting_notify,
 )
@@ -50,6 +51,13 @@ def send_review_waiting(submission_id: int) -> None:
     """Right after a submission commits: tell the matter's supervising attorneys."""
     result = review_waiting_notify(submission_id=submission_id, now=timezone.now())
     _raise_if_failed(result.delivery)
+
+
+@shared_task(name="supervision.send_access_notice", soft_time_limit=60, time_limit=90,
+             **RETRYING)
+def send_access_notice(reminder_id: int) -> None:
+    """Right after a change of someone's access to a matter commits: their e-mail."""
+    _raise_if_failed(reminders_deliver(reminder_ids=[reminder_id]))
 
 
 @shared_task(name="supervision.sweep_reminders", soft_time_limit=240, time_limit=300,
@@ -87,4 +95,15 @@ def enqueue_review_waiting(submission_id: int) -> None:
             "Broker unavailable; the review-waiting notice for submission %s was not queued "
             "and will be sent by the next reminder sweep (%s: %s)",
             submission_id, type(exc).__name__, exc,
+        )
+
+
+def enqueue_access_notice(reminder_id: int) -> None:
+    """After-commit step of `access_change_record`; a lost message is sent by the sweep."""
+    try:
+        send_access_notice.delay(reminder_id)
+    except BROKER_ERRORS as exc:
+        logger.warning(
+            "Broker unavailable; the access notice of reminder %s will be sent by the next "
+            "reminder sweep (%s: %s)", reminder_id, type(exc).__name__, exc,
         )

@@ -106,6 +106,16 @@ class Cast:
         return type(user).objects.get(pk=user.pk)
 
 
+def _forget_access_notices() -> None:
+    """Building the cast tells each person of their access (added to a team, screened…);
+    the reminder tests count their own records and e-mails, so the cast starts with an empty
+    inbox. tests/matters/test_people.py checks the notices themselves."""
+    from supervision.models import Notification, ReminderKind, ReminderRecord
+
+    Notification.objects.filter(kind=ReminderKind.ACCESS_CHANGED).delete()
+    ReminderRecord.objects.filter(kind=ReminderKind.ACCESS_CHANGED).delete()
+
+
 def build_cast() -> Cast:
     from matters.services import matter_member_add, wall_add
 
@@ -129,6 +139,7 @@ def build_cast() -> Cast:
     engagement_a = f.cleared_engagement(actor=staff_on, matter=matter, vendor=vendor_a)
     engagement_b = f.cleared_engagement(actor=staff_off, matter=other_matter, vendor=vendor_b)
     task = f.draft_task(actor=staff_on, matter=matter)
+    _forget_access_notices()
     return Cast(
         admin=admin, staff_on=staff_on, staff_off=staff_off, screened=screened,
         attorney=attorney, attorney2=attorney2, lapsed_attorney=lapsed,

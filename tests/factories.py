@@ -140,14 +140,20 @@ def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New Yo
     return user
 
 
+# The demo's risk administrator holds the same (supervision/demo/data.py).
+FIRM_ADMIN_PERMISSIONS = ["add_matter", "change_matter", "add_client", "change_client",
+                          "view_client"]
+
+
 def firm_admin(username: str = "riskadmin") -> User:
-    """A user with the model-level permissions to open matters and manage grants and walls."""
+    """A user with the model-level permissions to run intake (open matters, keep clients and
+    their parties) and manage grants and walls."""
     from django.contrib.auth.models import Permission
 
     user = UserFactory.create(username=username)
     user.user_permissions.add(
         *Permission.objects.filter(
-            content_type__app_label="matters", codename__in=["add_matter", "change_matter"]
+            content_type__app_label="matters", codename__in=FIRM_ADMIN_PERMISSIONS
         )
     )
     return User.objects.get(pk=user.pk)  # drop the permission cache
@@ -261,3 +267,11 @@ def advance(task: Task, to: str, *, staff: User, engagement: Engagement,
     for state in order[order.index(TaskStatus(task.status)) + 1: target + 1]:
         steps[state](Task.objects.get(pk=task.pk))
     return Task.objects.get(pk=task.pk)
+
+
+def permissions(*codenames: str) -> list[Any]:
+    """The matters app's model permissions of these codenames."""
+    from django.contrib.auth.models import Permission
+
+    return list(Permission.objects.filter(content_type__app_label="matters",
+                                          codename__in=codenames))

@@ -63,6 +63,7 @@ from supervision.demo.data import (
     PEOPLE,
     POLICIES,
     RISK_ADMIN,
+    RISK_MATTER_PERMISSIONS,
     RISK_VENDOR_PERMISSIONS,
     TASKS,
     VENDORS,
@@ -225,7 +226,7 @@ class DemoBuilder:
             self.users[person.username] = user
         risk = self.users[RISK_ADMIN]
         risk.user_permissions.add(*Permission.objects.filter(
-            Q(content_type__app_label="matters", codename__in=["add_matter", "change_matter"])
+            Q(content_type__app_label="matters", codename__in=RISK_MATTER_PERMISSIONS)
             | Q(content_type__app_label="vendors", codename__in=RISK_VENDOR_PERMISSIONS)
         ))
         # A fresh instance: Django caches a user's permissions on the instance.
@@ -397,6 +398,7 @@ class DemoBuilder:
                 holiday_country=spec.holiday_country,
                 holiday_subdivision=spec.holiday_subdivision, budget=Decimal(spec.budget),
                 currency=spec.currency, client_consent_required=spec.consent_required,
+                client_consent_waiver_reason=spec.consent_waiver_reason,
                 # Numbers restart each year, so an opening date stays within the year.
                 opened_on=max(year_start, self.today - dt.timedelta(days=spec.opened_days_ago)),
             )
@@ -414,6 +416,27 @@ class DemoBuilder:
                     client=matter.client, matter=matter, name=name, role=role, notes=notes),
                     matter_id=matter.pk)
 
+    def _card_for(self, vendor_key: str, currency: str) -> RateCard:
+        """The vendor's price list in the matter's currency (an engagement takes only a card
+        in its matter's currency): a vendor quoting in USD also quotes a GBP list for the
+        London matters, with the same figures, made once."""
+        card = self.rate_cards[vendor_key]
+        if card.currency == currency:
+            return card
+        key = f"{vendor_key}:{currency}"
+        if key not in self.rate_cards:
+            risk = self.users[RISK_ADMIN]
+            local = RateCard.objects.create(vendor=card.vendor, name=f"{card.name} ({currency})",
+                                            currency=currency,
+                                            effective_from=card.effective_from)
+            self._created(risk, local)
+            for line in RateCardLine.objects.filter(rate_card=card).order_by("pk"):
+                self._created(risk, RateCardLine.objects.create(
+                    rate_card=local, task_type=line.task_type, unit=line.unit, rate=line.rate,
+                    in_house_rate=line.in_house_rate))
+            self.rate_cards[key] = local
+        return self.rate_cards[key]
+
     def _engagements(self) -> None:
         """Engage vendors through the services: conflict check, then the client's consent."""
         for spec in ENGAGEMENTS:
@@ -421,7 +444,8 @@ class DemoBuilder:
             staff = self._staff(spec.matter)
             engagement = engagement_create(
                 actor=staff, matter=matter, vendor=self.vendors[spec.vendor], scope=spec.scope,
-                budget_cap=Decimal(spec.budget_cap), rate_card=self.rate_cards[spec.vendor],
+                budget_cap=Decimal(spec.budget_cap),
+                rate_card=self._card_for(spec.vendor, matter.currency),
             )
             if spec.conflict != ConflictCheckStatus.PENDING:
                 engagement = engagement_record_conflict_check(

@@ -17,6 +17,11 @@ DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPLPOTRACKERDEMO22"  # noqa: S105
 # The demo is present when this client exists; a second run then only prints the logins.
 MARKER_CLIENT_CODE = "HALC"
 FIRM_DOMAIN = "halewhitmore.example"
+# The risk administrator runs intake: opens matters (add_matter), keeps clients and their
+# parties (change_client, the intake permission), and manages grants and walls firm-wide
+# (change_matter).
+RISK_MATTER_PERMISSIONS = ["add_matter", "change_matter", "add_client", "change_client",
+                           "view_client"]
 # The risk administrator is also the vendor manager: vets vendors and keeps their records.
 RISK_VENDOR_PERMISSIONS = [
     f"{verb}_{model}"
@@ -278,6 +283,7 @@ class MatterSpec:
     opened_days_ago: int
     parties: tuple[tuple[str, str, str], ...] = ()
     consent_required: bool = True
+    consent_waiver_reason: str = ""
     walls: tuple[tuple[str, str], ...] = ()
 
 
@@ -320,8 +326,9 @@ MATTERS: tuple[MatterSpec, ...] = (
         "eleanor.hale", (), ("sam.parker", "linh.nguyen"),
         "America/New_York", "US", "NY", "180000.00", "USD", 30,
         (("First Lakeshore Bank, N.A.", PartyRole.ADVERSE, "Lender and agent"),),
-        # Fund documents already carry the LPs' consent to outsourced review (Rule 1.6).
         consent_required=False,
+        consent_waiver_reason="The fund documents already carry the LPs' consent to "
+        "outsourced review (Model Rule 1.6).",
     ),
     MatterSpec(
         "reyes", "ALBN", "Reyes and others v. Albion Online Ltd (Employment Tribunal)",

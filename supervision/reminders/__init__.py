@@ -55,7 +55,7 @@ from supervision.reminders.base import (
     recorded_ids,
 )
 from supervision.reminders.base import Clock as Clock
-from supervision.reminders.deliver import reminders_deliver
+from supervision.reminders.deliver import reader_screened, reminders_deliver
 from supervision.reminders.plan import reminders_plan
 from supervision.reminders.plan_reviews import plan_review_waiting
 from supervision.reminders.record import reminders_record
@@ -73,6 +73,7 @@ __all__ = [
     "SweepResult",
     "one_line",
     "pending_delivery_count",
+    "reader_screened",
     "recorded_ids",
     "reminders_deliver",
     "reminders_plan",

@@ -17,6 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from matters.models import EthicalWall
 from supervision.models import (
     DeliveryPreference,
     Notification,
@@ -28,6 +29,7 @@ from supervision.reminders.base import (
     MAX_DELIVERY_ATTEMPTS,
     SEND_ERRORS,
     SMTP_TIMEOUT_SECONDS,
+    TASK_OBJECT,
     Delivery,
     batches,
     one_line,
@@ -41,6 +43,23 @@ logger = logging.getLogger(__name__)
 
 def _wants_digest() -> Q:
     return Q(user__notification_settings__email_delivery=DeliveryPreference.DAILY_DIGEST)
+
+
+def reader_screened() -> Q:
+    """The reader is screened from the matter of the task, engagement or matter the
+    notification is about: checked when the e-mail goes, not only when it was planned, so a
+    wall put up after a reminder was recorded stops its e-mail (docs/rules.md, section 3)."""
+    walls = EthicalWall.objects.filter(user_id=OuterRef("user_id"))
+    on_task = walls.filter(matter__tasks__id=OuterRef("reminder__object_id"))
+    on_engagement = walls.filter(matter__engagements__id=OuterRef("reminder__object_id"))
+    on_matter = walls.filter(matter_id=OuterRef("reminder__object_id"))
+    return (
+        (Q(reminder__object_type=TASK_OBJECT) & Q(Exists(on_task)))
+        | (Q(reminder__object_type="matters.engagement") & Q(Exists(on_engagement)))
+        # Matter notices (access changes), except the notice of the wall itself.
+        | (Q(reminder__object_type="matters.matter") & Q(Exists(on_matter))
+           & ~Q(reminder__threshold__startswith="wall_added:"))
+    )
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,7 @@ def _waiting_emails(reminder_ids: Sequence[int]) -> list[_Email]:
     rows = (
         Notification.objects.filter(reminder_id__in=reminder_ids, emailed_at__isnull=True)
         .exclude(_wants_digest())
+        .exclude(reader_screened())
         .values_list("pk", "reminder_id", "user__email", "user__first_name",
                      "user__last_name", "user__username", "subject", "body", "url")
     )
@@ -133,7 +153,7 @@ def _complete_where_done(reminder_ids: Sequence[int]) -> int:
     """Mark records sent once no immediate e-mail of theirs is left (digest readers get
     theirs later, in the digest)."""
     waiting = Notification.objects.filter(reminder_id=OuterRef("pk"), emailed_at__isnull=True
-                                          ).exclude(_wants_digest())
+                                          ).exclude(_wants_digest()).exclude(reader_screened())
     return (ReminderRecord.objects.filter(pk__in=reminder_ids, sent_at__isnull=True)
             .exclude(Exists(waiting)).update(sent_at=timezone.now()))
 

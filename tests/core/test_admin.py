@@ -320,7 +320,10 @@ def test_every_admin_page_loads_for_a_superuser(
     assert admin_client.get(admin_url(model, "changelist")).status_code == 200
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
     add = admin_client.get(admin_url(model, "add"))
-    assert add.status_code == (200 if model_admin.has_add_permission(request) else 403)
+    if model is Matter:  # opening a matter is intake: the admin sends you to its page
+        assert (add.status_code, add["Location"]) == (302, reverse("matters:intake"))
+    else:
+        assert add.status_code == (200 if model_admin.has_add_permission(request) else 403)
 
 
 def test_every_model_of_the_project_has_an_admin() -> None:
@@ -482,6 +485,13 @@ def test_task_actions_are_the_service_transitions_and_never_approve(
         (Engagement, "matter"),
         (Engagement, "vendor"),
         (Matter, "responsible_attorney"),
+        (Matter, "number"),
+        (Matter, "client"),
+        (Matter, "status"),
+        (Matter, "closed_on"),
+        (Matter, "client_consent_required"),
+        (Matter, "client_consent_waiver_reason"),
+        (Engagement, "status"),
         (DueDiligenceRecord, "evidence_sha256"),
     ],
 )
@@ -495,6 +505,48 @@ def test_rule_bound_field_is_shown_but_not_editable(
     assert response.status_code == 200
     assert field not in response.context["adminform"].form.fields
     assert f'name="{field}"' not in response.content.decode()
+
+
+def test_adding_a_matter_in_the_admin_is_the_intake_page(
+    admin_client: HttpClient, client: HttpClient, world: World
+) -> None:
+    """Opening a matter is intake (`matter_intake`): the admin's add page leads there, and a
+    raw POST to it creates nothing."""
+    response = admin_client.get(admin_url(Matter, "add"))
+    assert (response.status_code, response["Location"]) == (302, reverse("matters:intake"))
+    assert admin_client.post(admin_url(Matter, "add"), {
+        "number": "2026-0999", "title": "Raw", "client": world.matter.client_id,
+        "practice_area": "ip", "time_zone": "UTC", "budget": "0", "currency": "USD",
+        "status": "open", "opened_on": "2026-01-05"}).status_code == 302
+    assert not Matter.objects.filter(number="2026-0999").exists()
+    # Staff allowed into the admin but not to open matters get the admin's 403.
+    world.staff.is_staff = True
+    world.staff.save(update_fields=["is_staff"])
+    world.staff.user_permissions.add(*Permission.objects.filter(codename="view_matter"))
+    client.force_login(world.staff)
+    assert client.get(admin_url(Matter, "add")).status_code == 403
+
+
+def test_a_task_cannot_be_added_to_a_closed_matter_in_the_admin(
+    admin_client: HttpClient, world: World
+) -> None:
+    Matter.objects.filter(pk=world.matter.pk).update(status="closed",
+                                                     closed_on=dt.date(2026, 2, 1))
+    response = admin_client.post(admin_url(Task, "add"), {
+        "matter": world.matter.pk, "title": "Late work", "task_type": TaskType.LEGAL_RESEARCH,
+        "priority": Priority.NORMAL, "estimated_hours": "1", "actual_hours": "0",
+        "document_count": "0", "sla_due_at_0": "2026-03-09", "sla_due_at_1": "17:00:00",
+        "due_date_changes-TOTAL_FORMS": "0", "due_date_changes-INITIAL_FORMS": "0",
+        "submissions-TOTAL_FORMS": "0", "submissions-INITIAL_FORMS": "0",
+    })
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "is closed; it cannot take new tasks" in response.content.decode()
+    assert not Task.objects.filter(title="Late work").exists()
+
+
+def test_engagements_are_not_added_in_the_admin(admin_client: HttpClient, world: World) -> None:
+    assert admin_client.get(admin_url(Engagement, "add")).status_code == 403
 
 
 def test_a_draft_task_can_be_reassigned_in_the_admin_but_a_started_one_cannot(

@@ -131,8 +131,15 @@ VIOLATIONS: dict[str, tuple[Callable[[World], object], str]] = {
     "negative matter budget": (
         lambda w: _matter(w, budget=Decimal("-0.01")), "matter_budget_non_negative"),
     "matter closed before it opened": (
-        lambda w: _matter(w, closed_on=TODAY - dt.timedelta(days=1)),
+        lambda w: _matter(w, status="closed", closed_on=TODAY - dt.timedelta(days=1)),
         "matter_closed_after_opened"),
+    "closed matter without a closing date": (
+        lambda w: _matter(w, status="closed"), "matter_closed_has_date"),
+    "open matter with a closing date": (
+        lambda w: _matter(w, closed_on=TODAY), "matter_closed_has_date"),
+    "consent waived without a reason": (
+        lambda w: _matter(w, client_consent_required=False),
+        "matter_consent_waiver_has_reason"),
     "duplicate reminder key": (_reminder, "uniq_reminder_key"),
     "diligence expires before it is valid": (
         lambda w: DueDiligenceRecord.objects.create(

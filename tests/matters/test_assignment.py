@@ -204,7 +204,8 @@ def test_expired_soc2_with_valid_iso27001_passes(cast: Cast) -> None:
 
 
 def test_consent_is_not_needed_when_the_matter_does_not_require_it(cast: Cast) -> None:
-    Matter.objects.filter(pk=cast.matter.pk).update(client_consent_required=False)
+    Matter.objects.filter(pk=cast.matter.pk).update(
+        client_consent_required=False, client_consent_waiver_reason="Client's standing consent")
     engagement = consent_missing(cast)
 
     task = task_assign(actor=cast.staff_on, task=cast.task,

@@ -173,7 +173,8 @@ def test_assignment_needs_the_clients_consent_where_the_matter_requires_it(cast:
 
 def test_no_consent_needed_where_the_matter_does_not_require_it(cast: Cast) -> None:
     cast.matter.client_consent_required = False
-    cast.matter.save(update_fields=["client_consent_required"])
+    cast.matter.client_consent_waiver_reason = "The client's standing outsourcing consent"
+    cast.matter.save(update_fields=["client_consent_required", "client_consent_waiver_reason"])
     engagement = engagement_record_conflict_check(
         actor=cast.staff_on, engagement=_new_engagement(cast),
         result=ConflictCheckStatus.CLEARED)
@@ -309,8 +310,9 @@ def test_the_list_shows_only_visible_engagements_at_a_fixed_query_count(
         # 4 count, 5 one page of engagements with vendor, rate card, matter and client,
         # 6 their rate lines, 7 their billable tasks, 8 unread notifications, 9 the user's
         # model permissions, direct and through groups in one query (the navigation hides
-        # what they can't open).
-        with django_assert_num_queries(9):
+        # what they can't open), 10 may they engage a vendor on some open matter (the
+        # navigation's "Engage a vendor").
+        with django_assert_num_queries(10):
             response = client.get(url)
         return [costs.engagement.pk for costs in response.context["rows"]]
 

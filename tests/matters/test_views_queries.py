@@ -68,10 +68,14 @@ def test_matter_list_costs_the_same_for_1_and_50_matters(client: Client, cast: C
 #   7. the engagement's valid due-diligence kinds (one per engagement, not per task),
 #   8. the tasks with their vendors (one query for the whole table),
 #   9. the last 50 audit events with their actors,
-#   10. the engagement choices of the bulk-assign form.
+#   10. the engagement choices of the bulk-assign form,
+#   11. the matter's parties,
+#   12-16. why a supervising attorney cannot sign off today (the sign-off rule, set-based):
+#       their vendor memberships, attorney profiles, active bar admissions, walls, and who
+#       holds supervise on the matter.
 # (Whether the user is a vendor user is asked once per request, by the staff-page check,
 # and counted in the baseline.)
-MATTER_DETAIL_QUERIES = 10
+MATTER_DETAIL_QUERIES = 16
 
 
 def test_matter_detail_costs_the_same_for_1_and_30_tasks(client: Client, cast: Cast) -> None:

@@ -21,9 +21,10 @@ from tests.conftest import Cast
 pytestmark = pytest.mark.django_db
 
 # Every signed-in page: the session, the user, whether the user belongs to a vendor (asked
-# once; the navigation reuses the cached answer), and the user's model permissions, direct
-# and through groups in one UNION (the navigation hides sections the user may not open).
-SIGNED_IN = 4
+# once; the navigation reuses the cached answer), the user's model permissions, direct and
+# through groups in one UNION (the navigation hides sections the user may not open), and
+# whether they may engage a vendor on some open matter (the navigation's "Engage a vendor").
+SIGNED_IN = 5
 # The header's unread badge: one COUNT.
 BADGE = 1
 # The dashboard (supervision.reports.dashboard.dashboard_for): open matters list + their count;
