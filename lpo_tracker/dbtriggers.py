@@ -93,20 +93,6 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'lpo: % is evidence; TRUNCATE refused', TG_TABLE_NAME
         USING ERRCODE = 'integrity_constraint_violation';
-# --- Version bumps for cached pages -----------------------------------------------------
-
-_PG_BUMP_FUNCTION = """
-CREATE OR REPLACE FUNCTION lpo_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    flag text := 'lpo.bumped_' || TG_ARGV[0];
-BEGIN
-    -- Once per transaction: the flag is transaction-local (set_config(..., true)).
-    IF current_setting(flag, true) IS DISTINCT FROM 'on' THEN
-        PERFORM set_config(flag, 'on', true);
-        EXECUTE format('INSERT INTO %I (id, version) VALUES (1, 1) ON CONFLICT (id) '
-                       'DO UPDATE SET version = %I.version + 1', TG_ARGV[0], TG_ARGV[0]);
-    END IF;
-    RETURN NULL;
 END
 $$;
 """
@@ -206,6 +192,25 @@ def task_transitions_sql(
             ],
         )
     raise NotImplementedError(f"No transition trigger for database vendor {vendor!r}")
+# --- Version bumps for cached pages -----------------------------------------------------
+
+_PG_BUMP_FUNCTION = """
+CREATE OR REPLACE FUNCTION lpo_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    flag text := 'lpo.bumped_' || TG_ARGV[0];
+BEGIN
+    -- Once per transaction: the flag is transaction-local (set_config(..., true)).
+    IF current_setting(flag, true) IS DISTINCT FROM 'on' THEN
+        PERFORM set_config(flag, 'on', true);
+        EXECUTE format('INSERT INTO %I (id, version) VALUES (1, 1) ON CONFLICT (id) '
+                       'DO UPDATE SET version = %I.version + 1', TG_ARGV[0], TG_ARGV[0]);
+    END IF;
+    RETURN NULL;
+END
+$$;
+"""
+
+
 def version_bump_sql(
     vendor: str, version_table: str, tables: dict[str, tuple[str, ...]]
 ) -> tuple[list[str], list[str]]:

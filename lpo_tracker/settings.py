@@ -296,6 +296,7 @@ AUDIT_ANCHOR_FILE = env_str(
     str(VAR_DIR / "audit-anchors.jsonl")
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     else "",
+)
 # /readyz: a heartbeat (worker, beat) or the oldest unsent e-mail older than this is reported
 # as failing. Beat sends the worker's heartbeat every 30 s; the reminder sweep runs every 5 min.
 READYZ_HEARTBEAT_MAX_AGE_SECONDS = env_int("READYZ_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=1)

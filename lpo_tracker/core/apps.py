@@ -9,8 +9,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import beat_init, before_task_publish
 
-        from lpo_tracker.core import checks  # noqa: F401  (registers the deploy checks)
-        from lpo_tracker.core import heartbeats
+        from lpo_tracker.core import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            heartbeats,
+        )
 
         beat_init.connect(heartbeats.on_beat_init, weak=False, dispatch_uid="lpo-beat-init")
         before_task_publish.connect(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supervision', '0004_review_reminder_offsets'),
+        ("supervision", "0006_signoff_stepup_confirmation"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matters', '0005_task_awaiting_review_idx'),
+        ("matters", "0007_task_awaiting_review_idx"),
     ]
 
     operations = [

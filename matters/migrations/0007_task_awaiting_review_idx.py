@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matters', '0004_opened_on_firm_day'),
+        ("matters", "0006_party_aliases_consent_waiver_closing"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('matters', '0003_task_list_indexes'),
-        ('supervision', '0004_review_reminder_offsets'),
+        ("supervision", "0005_signoff_forgery_triggers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

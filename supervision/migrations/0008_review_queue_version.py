@@ -30,8 +30,8 @@ def first_row(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("supervision", "0004_review_reminder_offsets"),
-        ("matters", "0005_task_awaiting_review_idx"),
+        ("supervision", "0007_access_changed_notices"),
+        ("matters", "0007_task_awaiting_review_idx"),
         ("vendors", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]

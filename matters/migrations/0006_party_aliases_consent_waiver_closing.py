@@ -24,7 +24,7 @@ def bring_rows_in_line(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matters', '0004_opened_on_firm_day'),
+        ("matters", "0005_task_transition_trigger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
