@@ -409,7 +409,11 @@ def test_every_changelist_costs_the_same_queries_for_one_row_and_for_twenty(
         if with_one[label][0] != with_twenty[label][0]
     }
     assert growing == {}, "queries for (1 row, 20 rows) per changelist"
-    assert all(rows >= 20 for _queries, rows in with_twenty.values())
+    # The page cache's version is one row by design, however many worlds there are.
+    singletons = {ReviewQueueVersion._meta.label}
+    assert all(rows >= 20 for label, (_queries, rows) in with_twenty.items()
+               if label not in singletons)
+    assert with_twenty[ReviewQueueVersion._meta.label][1] == 1
 
 
 # --- Evidence is view-only ----------------------------------------------------------------
