@@ -32,8 +32,6 @@ from matters.intake_forms import (
 from matters.selectors import may_open_matters
 from vendors.access import signed_in_user, staff_view
 
-HOLIDAY_FIELDS = ("holiday_country", "holiday_subdivision")
-
 
 def _require_intake(request: HttpRequest) -> None:
     if not may_open_matters(request.user):
@@ -99,7 +97,6 @@ def _render(request: HttpRequest, form: IntakeForm, parties: Any, *,
         "hits": hits or {},
         "hit_count": sum(len(found) for found in (hits or {}).values()),
         "checked": checked,
-        "holiday_fields": HOLIDAY_FIELDS,
     }, status=status)
 
 

@@ -190,3 +190,10 @@ def test_a_wall_on_someone_already_notified_hides_the_earlier_notice(cast: Cast)
     assert [n.subject for n in notifications_for(cast.staff_off)] == [
         "An ethical wall now screens you from a matter"]
     assert unread_count(cast.staff_off) == 1
+
+
+def test_every_kind_of_access_change_has_its_notice() -> None:
+    from matters.services import ACCESS_CHANGES
+    from supervision.access_notices import SUBJECTS
+
+    assert set(SUBJECTS) == set(ACCESS_CHANGES)
