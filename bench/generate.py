@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import random
 import time
@@ -409,11 +410,15 @@ def _vendors(plan: Plan, rng: random.Random, now: dt.datetime, firm: Firm, repor
         firm.vendor_ids = [v[0] for v in vendors]
         copy_rows(Vendor, ["id", "name", "status", "headquarters_country", "countries",
                            "service_lines", "time_zone", "manager_id"], vendors, now)
+        # A record counts only with its evidence: a (placeholder) file name and fingerprint.
         diligence = [(vid, kind, (now - dt.timedelta(days=200)).date(),
-                      (now + dt.timedelta(days=rng.randint(30, 400))).date(), now)
+                      (now + dt.timedelta(days=rng.randint(30, 400))).date(), now,
+                      f"diligence/{vid}/bench-{kind}", f"{kind}.pdf",
+                      hashlib.sha256(f"{vid}-{kind}".encode()).hexdigest())
                      for vid in firm.vendor_ids for kind in ("nda", "soc2_type2")]
         copy_rows(DueDiligenceRecord, ["vendor_id", "kind", "valid_from", "expires_on",
-                                       "recorded_at"], diligence, now)
+                                       "recorded_at", "evidence", "evidence_name",
+                                       "evidence_sha256"], diligence, now)
         members = [(uid, firm.vendor_ids[v], "contact", True, True)
                    for v, uids in enumerate(firm.vendor_user_ids) for uid in uids]
         copy_rows(VendorUser, ["user_id", "vendor_id", "role", "is_active",

@@ -8,6 +8,9 @@ The admin is one more client of the rules, not a way around them:
 2. A change writes only the fields the form changed (`save(update_fields=…)`), so an admin
    edit never writes back a stale status over a transition a service made meanwhile.
 3. Evidence is view-only; state changes are admin actions that call the services.
+4. Ethical walls bind the admin too (`MatterWallsAdmin`): a screened user, superuser
+   included, finds nothing of the matter in any list, search, autocomplete, change, history
+   or delete page, and an object they may not see answers exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -191,6 +195,49 @@ class LpoModelAdmin(admin.ModelAdmin):
         with transaction.atomic():
             for obj in queryset:
                 _delete(request, obj)
+
+
+# --- Ethical walls ------------------------------------------------------------------------
+
+
+def without_walled_matters(queryset: models.QuerySet[Any], user: Any, matter_path: str
+                           ) -> models.QuerySet[Any]:
+    """`queryset` minus every row of a matter `user` is screened from. `matter_path` is the
+    lookup from the row to its matter ("matter", "task__matter", "" for matters themselves,
+    "matter_id" for a plain id column). A wall beats every grant, superuser included."""
+    wall = apps.get_model("matters", "EthicalWall")
+    walled = wall.objects.filter(user_id=getattr(user, "pk", None) or 0).values("matter_id")
+    return queryset.exclude(**{f"{matter_path}__in" if matter_path else "pk__in": walled})
+
+
+class MatterWallsAdmin:
+    """For every admin (and inline) that reaches matter data; set `matter_path`.
+
+    1. Every queryset the admin builds starts from `get_queryset`: the changelist, its search
+       and filters, autocomplete answers, and the object lookup of the change, history and
+       delete pages. Rows of a walled matter are not in it, so a screened user's request for
+       one is answered like a request for a row that does not exist.
+    2. The history page asks for the model permission before looking the object up (Django
+       looks first): without it, an existing and a missing object both answer 403.
+    """
+
+    matter_path = "matter"
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        return self.without_walls(super().get_queryset(request),  # type: ignore[misc]
+                                  request.user)
+
+    def without_walls(self, queryset: models.QuerySet[Any], user: Any) -> models.QuerySet[Any]:
+        """Override where the matter is not reachable by a lookup path."""
+        return without_walled_matters(queryset, user, self.matter_path)
+
+    def history_view(self, request: HttpRequest, object_id: str,
+                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        response: HttpResponse = super().history_view(  # type: ignore[misc]
+            request, object_id, extra_context)
+        return response
 
 
 class ViewOnlyAdmin(LpoModelAdmin):

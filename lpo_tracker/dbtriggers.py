@@ -248,3 +248,50 @@ def version_bump_sql(
                 reverse.append(f"DROP TRIGGER IF EXISTS {name};")
         return forward, reverse
     raise NotImplementedError(f"No version trigger for database vendor {vendor!r}")
+
+
+def frozen_columns_sql(
+    vendor: str, table: str, columns: tuple[str, ...], message: str, *,
+    set_once: tuple[str, ...] = (),
+) -> tuple[list[str], list[str]]:
+    """(forward, reverse) statements that refuse an UPDATE changing any of `columns`, or
+    changing a `set_once` column after it was set (NULL to a value is allowed, once)."""
+    name = f"{table}_frozen"
+    if vendor == "postgresql":
+        changed = " OR ".join(
+            [f"NEW.{column} IS DISTINCT FROM OLD.{column}" for column in columns]
+            + [f"(OLD.{column} IS NOT NULL AND NEW.{column} IS DISTINCT FROM OLD.{column})"
+               for column in set_once]
+        )
+        function = f"lpo_{table}_frozen"
+        return (
+            [
+                f"""
+                CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF {changed} THEN
+                        RAISE EXCEPTION 'lpo: {message} (% %)', TG_TABLE_NAME, OLD.id
+                            USING ERRCODE = 'integrity_constraint_violation';
+                    END IF;
+                    RETURN NEW;
+                END
+                $$;
+                """,
+                f"CREATE TRIGGER {name} BEFORE UPDATE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {function}();",
+            ],
+            [f"DROP TRIGGER IF EXISTS {name} ON {table};",
+             f"DROP FUNCTION IF EXISTS {function}();"],
+        )
+    if vendor == "sqlite":
+        changed = " OR ".join(
+            [f"NEW.{column} IS NOT OLD.{column}" for column in columns]
+            + [f"(OLD.{column} IS NOT NULL AND NEW.{column} IS NOT OLD.{column})"
+               for column in set_once]
+        )
+        return (
+            [f"CREATE TRIGGER {name} BEFORE UPDATE ON {table} WHEN {changed} "
+             f"BEGIN SELECT RAISE(ABORT, 'lpo: {message}'); END;"],
+            [f"DROP TRIGGER IF EXISTS {name};"],
+        )
+    raise NotImplementedError(f"No frozen-columns trigger for database vendor {vendor!r}")

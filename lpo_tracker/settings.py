@@ -190,6 +190,9 @@ FIRM_HOLIDAY_COUNTRY = env_str("FIRM_HOLIDAY_COUNTRY", "US")
 # Empty: intake asks, where the country's holidays differ by region.
 FIRM_HOLIDAY_SUBDIVISION = env_str("FIRM_HOLIDAY_SUBDIVISION", "")
 FIRM_NAME = env_str("FIRM_NAME", "Hale & Whitmore LLP")
+# Where a matter names a jurisdiction, the signing attorney's active bar admission must be in
+# it (docs/rules.md, section 1, says why).
+SIGNOFF_REQUIRES_JURISDICTION = env_bool("SIGNOFF_REQUIRES_JURISDICTION", True)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -30,6 +30,7 @@ from django.urls import reverse
 
 from lpo_tracker.admin_utils import (
     LpoModelAdmin,
+    MatterWallsAdmin,
     ReadOnlyTabularInline,
     ViewOnlyAdmin,
     request_actor,
@@ -59,11 +60,22 @@ ENGAGEMENT_RECORDED_FIELDS = [
     "conflict_checked_by",
     "conflict_checked_at",
     "conflict_notes",
+    "conflict_hits",
+    "conflict_hits_sha256",
+    "conflict_reopened_at",
+    "conflict_reopen_reason",
     "consent_given_by",
     "consent_given_on",
     "consent_scope",
+    "consent_expires_on",
+    "consent_task_types",
+    "consent_countries",
     "consent_evidence_on_file",
+    "consent_evidence_sha256",
     "consent_recorded_by",
+    "consent_revoked_at",
+    "consent_revoked_by",
+    "consent_revoke_reason",
     "created_at",
 ]
 TASK_RECORDED_FIELDS = [
@@ -93,7 +105,7 @@ def task_label(task: Task) -> str:
 # --- Clients and matters ------------------------------------------------------------------
 
 
-class PartyInline(admin.TabularInline):
+class PartyInline(MatterWallsAdmin, admin.TabularInline):
     model = Party
     extra = 0
     fields = ["name", "role", "aliases", "matter", "notes"]
@@ -113,7 +125,7 @@ class ClientAdmin(LpoModelAdmin):
 
 
 @admin.register(Party)
-class PartyAdmin(LpoModelAdmin):
+class PartyAdmin(MatterWallsAdmin, LpoModelAdmin):
     list_display = ["name", "role", "client", "matter"]
     list_filter = ["role", "client"]
     search_fields = ["name", "client__name", "matter__number"]
@@ -146,7 +158,8 @@ class EngagementInline(ReadOnlyTabularInline):
 
 
 @admin.register(Matter)
-class MatterAdmin(LpoModelAdmin):
+class MatterAdmin(MatterWallsAdmin, LpoModelAdmin):
+    matter_path = ""
     list_display = [
         "number",
         "title",
@@ -175,6 +188,7 @@ class MatterAdmin(LpoModelAdmin):
                     "client",
                     "practice_area",
                     "responsible_attorney",
+                    "jurisdiction",
                     "description",
                 ]
             },
@@ -207,7 +221,7 @@ class MatterAdmin(LpoModelAdmin):
 
 
 @admin.register(MatterMembership)
-class MatterMembershipAdmin(ViewOnlyAdmin):
+class MatterMembershipAdmin(MatterWallsAdmin, ViewOnlyAdmin):
     list_display = ["matter", "user", "role", "added_by", "added_at"]
     list_filter = ["role"]
     search_fields = ["matter__number", "matter__title", "user__username", "user__last_name"]
@@ -216,14 +230,15 @@ class MatterMembershipAdmin(ViewOnlyAdmin):
 
 
 @admin.register(EthicalWall)
-class EthicalWallAdmin(ViewOnlyAdmin):
+class EthicalWallAdmin(MatterWallsAdmin, ViewOnlyAdmin):
     list_display = ["matter", "user", "reason", "created_by", "created_at"]
     search_fields = ["matter__number", "matter__title", "user__username", "reason"]
     date_hierarchy = "created_at"
     list_select_related = ["matter", "user", "created_by"]
 
 
-class _ObjectPermissionAdmin(ViewOnlyAdmin):
+class _ObjectPermissionAdmin(MatterWallsAdmin, ViewOnlyAdmin):
+    matter_path = "content_object"
     list_filter = ["permission__codename"]
 
 
@@ -245,7 +260,7 @@ class MatterGroupObjectPermissionAdmin(_ObjectPermissionAdmin):
 
 
 @admin.register(Engagement)
-class EngagementAdmin(LpoModelAdmin):
+class EngagementAdmin(MatterWallsAdmin, LpoModelAdmin):
     """Engaging a vendor happens on the matter page (`engagement_create`); here the record is
     shown and its scope, rate card and budget cap can be corrected."""
 
@@ -304,7 +319,7 @@ class TaskAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Task)
-class TaskAdmin(LpoModelAdmin):
+class TaskAdmin(MatterWallsAdmin, LpoModelAdmin):
     form = TaskAdminForm
     list_display = [
         "matter__number",
@@ -387,7 +402,8 @@ class TaskAdmin(LpoModelAdmin):
 
 
 @admin.register(TaskDueDateChange)
-class TaskDueDateChangeAdmin(ViewOnlyAdmin):
+class TaskDueDateChangeAdmin(MatterWallsAdmin, ViewOnlyAdmin):
+    matter_path = "task__matter"
     list_display = ["task", "kind", "old_value", "new_value", "changed_by", "changed_at"]
     list_filter = ["kind"]
     search_fields = ["task__title", "task__matter__number", "reason"]

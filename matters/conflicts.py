@@ -11,6 +11,8 @@ check decides (cleared or flagged, with notes).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -162,3 +164,16 @@ def search_parties(parties: list[MatterParty], vendor: Vendor,
                     f"({declaration.relationship}, {declaration.declared_on:%d %b %Y}).",
                 ))
     return sorted(hits, key=lambda hit: (not hit.exact, hit.party.name, hit.matched_name))
+
+
+def hits_record(hits: list[ConflictHit]) -> list[dict[str, str]]:
+    """The hits as a conflict check stores them with its decision (plain JSON)."""
+    return [{"party": hit.party.name, "role": hit.party.role, "matched_name": hit.matched_name,
+             "source": hit.source, "likeness": hit.likeness, "reason": hit.reason}
+            for hit in hits]
+
+
+def hits_fingerprint(record: list[dict[str, str]]) -> str:
+    """SHA-256 of the stored hits in canonical JSON: the same hits, the same fingerprint."""
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -17,5 +17,6 @@ urlpatterns: list[URLPattern] = [
     path("<int:pk>/", views.engagement_detail, name="detail"),
     path("<int:pk>/conflict-check/", views.engagement_conflict_check, name="conflict_check"),
     path("<int:pk>/consent/", views.engagement_consent, name="consent"),
+    path("<int:pk>/consent/revoke/", views.engagement_consent_revoke, name="consent_revoke"),
     path("<int:pk>/consent/evidence/", views.consent_evidence, name="consent_evidence"),
 ]

@@ -29,9 +29,9 @@ from lpo_tracker.core.request_limits import accepts_upload
 from lpo_tracker.errors import NotEligible, RuleViolation
 from lpo_tracker.uploads import EVIDENCE_TYPES, UploadRejected, check_upload, content_type_for
 from matters import services
-from matters.conflicts import conflict_search
+from matters.conflicts import conflict_search, hits_fingerprint, hits_record
 from matters.costs import engagement_costs, engagements_costs
-from matters.forms import ConflictCheckForm, ConsentForm
+from matters.forms import ConflictCheckForm, ConsentForm, ConsentRevokeForm
 from matters.models import OPEN_STATES, Engagement, Matter, Task
 from matters.selectors import CHANGE, VIEW, get_matter_for, matters_with_perm, user_has_matter_perm
 from vendors.access import signed_in_user, staff_view
@@ -39,7 +39,7 @@ from vendors.models import RateCard, Vendor, VendorStatus
 from vendors.selectors import vendors_lapsed_on
 
 ENGAGEMENTS_PER_PAGE = 50
-CONSENT_EVIDENCE_ADDED = "engagement.consent_evidence_added"
+CONSENT_RECORDED = "engagement.consent_recorded"
 
 
 # --- Forms ----------------------------------------------------------------------------------
@@ -95,15 +95,12 @@ class EngagementCreateForm(forms.Form):
 
 
 class ConsentWithEvidenceForm(ConsentForm):
+    # Consent is evidence: every consent recorded comes with its own file.
     evidence = forms.FileField(
-        label="Evidence of consent", required=False, allow_empty_file=True,
+        label="Evidence of consent", allow_empty_file=True,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(sorted(EVIDENCE_TYPES))}),
         help_text="The client's signed letter or e-mail (as PDF), kept with its SHA-256.",
     )
-
-    def __init__(self, *args: Any, evidence_required: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["evidence"].required = evidence_required
 
     def clean_evidence(self) -> Any:
         upload = self.cleaned_data.get("evidence")
@@ -210,7 +207,7 @@ def _evidence_event(engagement: Engagement) -> AuditEvent | None:
     return (
         AuditEvent.objects.filter(
             object_type=Engagement._meta.label_lower, object_id=str(engagement.pk),
-            action=CONSENT_EVIDENCE_ADDED,
+            action=CONSENT_RECORDED,
             after__consent_evidence=engagement.consent_evidence.name,
         ).order_by("-id").first()
     )
@@ -219,6 +216,7 @@ def _evidence_event(engagement: Engagement) -> AuditEvent | None:
 def _render_detail(request: HttpRequest, engagement: Engagement, *,
                    conflict_form: ConflictCheckForm | None = None,
                    consent_form: ConsentWithEvidenceForm | None = None,
+                   revoke_form: ConsentRevokeForm | None = None,
                    status: int = 200) -> HttpResponse:
     """The engagement page: blockers, conflict search, consent, costs, open tasks."""
     matter = engagement.matter
@@ -227,24 +225,27 @@ def _render_detail(request: HttpRequest, engagement: Engagement, *,
     lapsed = vendors_lapsed_on(today).filter(pk=engagement.vendor_id).exists()
     open_tasks = list(Task.objects.filter(engagement=engagement, status__in=OPEN_STATES)
                       .order_by("sla_due_at", "pk"))
-    evidence_required = not engagement.consent_evidence
+    hits = conflict_search(matter, engagement.vendor)
+    fingerprint = hits_fingerprint(hits_record(hits))
     context = {
         "engagement": engagement,
         "matter": matter,
         "vendor": engagement.vendor,
         "blockers": services.engagement_blockers(engagement, day=today),
-        "hits": conflict_search(matter, engagement.vendor),
+        "hits": hits,
         "costs": engagement_costs(engagement),
         "evidence": _evidence_event(engagement),
         "diligence_lapsed": lapsed,
         "open_tasks": open_tasks,
         "can_change": can_change,
-        "conflict_form": (conflict_form or ConflictCheckForm(auto_id="conflict-%s"))
+        "conflict_form": (conflict_form or ConflictCheckForm(
+            auto_id="conflict-%s", initial={"hits_sha256": fingerprint}))
         if can_change else None,
         "consent_form": (consent_form or ConsentWithEvidenceForm(
-            auto_id="consent-%s", evidence_required=evidence_required,
-            initial=_consent_initial(engagement, today),
+            auto_id="consent-%s", initial=_consent_initial(engagement, today),
         )) if can_change else None,
+        "revoke_form": (revoke_form or ConsentRevokeForm(auto_id="revoke-%s"))
+        if can_change and engagement.has_client_consent else None,
     }
     return render(request, "matters/engagements/detail.html", context, status=status)
 
@@ -252,7 +253,9 @@ def _render_detail(request: HttpRequest, engagement: Engagement, *,
 def _consent_initial(engagement: Engagement, today: dt.date) -> dict[str, Any]:
     if engagement.has_client_consent:
         return {"given_by": engagement.consent_given_by, "given_on": engagement.consent_given_on,
-                "scope": engagement.consent_scope}
+                "scope": engagement.consent_scope, "expires_on": engagement.consent_expires_on,
+                "task_types": engagement.consent_task_types,
+                "countries": ", ".join(engagement.consent_countries)}
     return {"given_on": today, "scope": engagement.scope}
 
 
@@ -274,6 +277,7 @@ def engagement_conflict_check(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,  # type: ignore[arg-type]
                 engagement=engagement, result=form.cleaned_data["result"],
                 notes=form.cleaned_data["notes"],
+                seen_hits_sha256=form.cleaned_data["hits_sha256"] or None,
             )
         except RuleViolation as exc:
             form.add_error("notes" if exc.code == "notes_required" else None, exc.message)
@@ -289,15 +293,15 @@ def engagement_conflict_check(request: HttpRequest, pk: int) -> HttpResponse:
 def engagement_consent(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the client's consent and, in the same transaction, its evidence file."""
     engagement = _engagement_for(request, pk, perm=CHANGE)
-    form = ConsentWithEvidenceForm(request.POST, request.FILES, auto_id="consent-%s",
-                                   evidence_required=not engagement.consent_evidence)
+    form = ConsentWithEvidenceForm(request.POST, request.FILES, auto_id="consent-%s")
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.engagement_consent_record_with_evidence(
+            services.engagement_record_consent(
                 actor=signed_in_user(request), engagement=engagement,
                 given_by=data["given_by"], given_on=data["given_on"], scope=data["scope"],
-                evidence=data.get("evidence") or None,
+                evidence=data["evidence"], expires_on=data["expires_on"],
+                task_types=data["task_types"], countries=data["countries"],
             )
         except RuleViolation as exc:
             form.add_error("evidence" if isinstance(exc, UploadRejected) else None, exc.message)
@@ -305,6 +309,26 @@ def engagement_consent(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Client consent for {engagement.vendor} recorded.")
             return HttpResponseRedirect(_detail_url(engagement, "consent"))
     return _render_detail(request, engagement, consent_form=form, status=400)
+
+
+@staff_view
+@require_POST
+def engagement_consent_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """The client withdrew its consent: recorded with how, and new work stops at once."""
+    engagement = _engagement_for(request, pk, perm=CHANGE)
+    form = ConsentRevokeForm(request.POST, auto_id="revoke-%s")
+    if form.is_valid():
+        try:
+            services.engagement_consent_revoke(
+                actor=signed_in_user(request),
+                engagement=engagement, reason=form.cleaned_data["reason"],
+            )
+        except RuleViolation as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Client consent for {engagement.vendor} revoked.")
+            return HttpResponseRedirect(_detail_url(engagement, "consent"))
+    return _render_detail(request, engagement, revoke_form=form, status=400)
 
 
 @login_required

@@ -324,8 +324,11 @@ class ConflictCheckForm(forms.Form):
     notes = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required when a conflict is flagged.",
+        help_text="Required when a conflict is flagged, and when clearing despite search hits "
+        "(which needs the firm's conflicts permission).",
     )
+    # The fingerprint of the hits the page showed: a decision is refused if they changed.
+    hits_sha256 = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class ConsentForm(forms.Form):
@@ -339,6 +342,32 @@ class ConsentForm(forms.Form):
     scope = forms.CharField(
         label="Scope of consent", widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What the client agreed may be shared with this provider.",
+    )
+    expires_on = forms.DateField(
+        label="Consent expires on", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty if the consent has no end date.",
+    )
+    task_types = forms.MultipleChoiceField(
+        label="Task types covered", required=False, choices=TaskType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: the consent covers every type of task.",
+    )
+    countries = forms.CharField(
+        label="Countries covered", required=False, max_length=200,
+        help_text="ISO codes where the data may be handled, e.g. “US, GB”; empty: no limit "
+        "beyond the client's own.",
+    )
+
+    def clean_countries(self) -> list[str]:
+        return [code.strip().upper() for code in self.cleaned_data.get("countries", "")
+                .replace(";", ",").split(",") if code.strip()]
+
+
+class ConsentRevokeForm(forms.Form):
+    reason = forms.CharField(
+        label="How the client withdrew its consent", widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Takes effect at once: no new work goes to this vendor on this matter.",
     )
 
 

@@ -35,6 +35,12 @@ class Client(models.Model):
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
+    # Data residency: the ISO country codes where the client lets its data be handled. Empty:
+    # no restriction. The assignment gate compares them with each vendor's delivery centres.
+    permitted_countries = models.JSONField(
+        default=list, blank=True,
+        help_text='ISO 3166-1 alpha-2 codes, e.g. ["US", "GB"]; empty: no restriction',
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -116,6 +122,11 @@ class Matter(models.Model):
     )
     time_zone = models.CharField(
         max_length=64, choices=TIME_ZONE_CHOICES, default=_default_time_zone
+    )
+    jurisdiction = models.CharField(
+        max_length=80, blank=True,
+        help_text="Where the matter's legal work is practised, e.g. New York. When set, the "
+        "signing attorney needs an active bar admission there (SIGNOFF_REQUIRES_JURISDICTION).",
     )
     holiday_country = models.CharField(max_length=2, blank=True, help_text="Empty: firm default")
     holiday_subdivision = models.CharField(max_length=10, blank=True)
@@ -270,19 +281,43 @@ class Engagement(models.Model):
     )
     conflict_checked_at = models.DateTimeField(null=True, blank=True)
     conflict_notes = models.TextField(blank=True)
+    # The conflict-search hits the decision was made on, and their SHA-256 (of the JSON).
+    conflict_hits = models.JSONField(default=list, blank=True)
+    conflict_hits_sha256 = models.CharField(max_length=64, blank=True)
+    # A new party, declaration or vendor staff member after clearance reopens the check.
+    conflict_reopened_at = models.DateTimeField(null=True, blank=True)
+    conflict_reopen_reason = models.TextField(blank=True)
     consent_given_by = models.CharField(
         max_length=200, blank=True, help_text="The client representative who consented"
     )
     consent_given_on = models.DateField(null=True, blank=True)
     consent_scope = models.TextField(blank=True)
     consent_evidence = models.FileField(upload_to=consent_upload_to, blank=True)
+    consent_evidence_sha256 = models.CharField(max_length=64, blank=True)
+    consent_expires_on = models.DateField(null=True, blank=True)
+    consent_task_types = models.JSONField(
+        default=list, blank=True, help_text="Task types the consent covers; empty: every type"
+    )
+    consent_countries = models.JSONField(
+        default=list, blank=True,
+        help_text="ISO codes where the consent lets the data go; empty: no limit of its own",
+    )
     consent_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    consent_revoked_at = models.DateTimeField(null=True, blank=True)
+    consent_revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    consent_revoke_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["matter", "vendor"]
+        permissions = [
+            ("clear_conflicts",
+             "Clear a conflict check whose search found possible conflicts"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["matter", "vendor"], name="uniq_engagement"),
             models.CheckConstraint(
@@ -301,7 +336,10 @@ class Engagement(models.Model):
 
     @property
     def has_client_consent(self) -> bool:
-        return bool(self.consent_given_by and self.consent_given_on)
+        """Consent recorded with its evidence file and not revoked. Its expiry and scope
+        depend on the day and the task: `matters.services.engagement_blockers`."""
+        return bool(self.consent_given_by and self.consent_given_on and self.consent_evidence
+                    and self.consent_revoked_at is None)
 
 
 class TaskStatus(models.TextChoices):

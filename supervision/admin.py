@@ -7,6 +7,8 @@ of `matters.admin` with the review-side actions (matters may not import supervis
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -14,6 +16,7 @@ from django.utils.safestring import SafeString
 
 from lpo_tracker.admin_utils import (
     LpoModelAdmin,
+    MatterWallsAdmin,
     ReadOnlyTabularInline,
     ViewOnlyAdmin,
     human_size,
@@ -22,6 +25,7 @@ from lpo_tracker.admin_utils import (
 )
 from matters.admin import TaskAdmin
 from matters.models import Task
+from supervision.audience import notifications_about_walled_matters
 from supervision.models import (
     AttorneyProfile,
     BarAdmission,
@@ -34,6 +38,7 @@ from supervision.models import (
     SignOff,
     SlaPolicy,
     Submission,
+    SubmissionOpening,
 )
 from supervision.services import review_start, task_deliver
 
@@ -131,7 +136,8 @@ class SubmissionInline(SubmissionDisplay, ReadOnlyTabularInline):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(SubmissionDisplay, ViewOnlyAdmin):
+class SubmissionAdmin(MatterWallsAdmin, SubmissionDisplay, ViewOnlyAdmin):
+    matter_path = "task__matter"
     list_display = [
         "task",
         "task__matter__number",
@@ -161,8 +167,22 @@ class SubmissionAdmin(SubmissionDisplay, ViewOnlyAdmin):
     readonly_fields = ["file_size"]
 
 
+@admin.register(SubmissionOpening)
+class SubmissionOpeningAdmin(MatterWallsAdmin, ViewOnlyAdmin):
+    """Who opened which version, how and when: what a sign-off relies on (append-only)."""
+
+    matter_path = "submission__task__matter"
+    list_display = ["submission", "user", "via", "opened_at"]
+    list_filter = ["via"]
+    search_fields = ["submission__task__title", "submission__task__matter__number",
+                     "user__username"]
+    date_hierarchy = "opened_at"
+    list_select_related = ["submission__task", "user"]
+
+
 @admin.register(Review)
-class ReviewAdmin(ViewOnlyAdmin):
+class ReviewAdmin(MatterWallsAdmin, ViewOnlyAdmin):
+    matter_path = "submission__task__matter"
     list_display = ["submission", "reviewer", "decision", "started_at", "decided_at"]
     list_filter = ["decision", "submission__task__matter__client"]
     search_fields = [
@@ -176,7 +196,8 @@ class ReviewAdmin(ViewOnlyAdmin):
 
 
 @admin.register(SignOff)
-class SignOffAdmin(ViewOnlyAdmin):
+class SignOffAdmin(MatterWallsAdmin, ViewOnlyAdmin):
+    matter_path = "task__matter"
     list_display = [
         "task",
         "task__matter__number",
@@ -269,7 +290,7 @@ class ReviewQueueVersionAdmin(ViewOnlyAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(LpoModelAdmin):
+class NotificationAdmin(MatterWallsAdmin, LpoModelAdmin):
     """Written by the reminder machinery; the admin may only read or clear them."""
 
     list_display = ["subject", "user", "kind", "created_at", "read_at", "emailed_at"]
@@ -277,6 +298,11 @@ class NotificationAdmin(LpoModelAdmin):
     search_fields = ["subject", "user__username"]
     date_hierarchy = "created_at"
     list_select_related = ["user"]
+
+    def without_walls(self, queryset: QuerySet[Notification], user: Any
+                      ) -> QuerySet[Notification]:
+        # Notifications name their matter's tasks; the matter is reached through the reminder.
+        return queryset.exclude(notifications_about_walled_matters(user))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,6 +12,7 @@ class SupervisionConfig(AppConfig):
         from matters import services as matter_services
         from supervision import services
         from supervision.access_notices import access_change_record
+        from supervision.conflict_notices import conflict_reopened_notify
         from supervision.selectors import email_readiness
         from supervision.tasks import enqueue_review_waiting
 
@@ -24,3 +25,6 @@ class SupervisionConfig(AppConfig):
             matter_services.ACCESS_CHANGE_HOOKS.append(access_change_record)
         if services.supervisors_standing not in matter_selectors.SIGNOFF_STANDING:
             matter_selectors.SIGNOFF_STANDING.append(services.supervisors_standing)
+        # A reopened conflict check is announced to the people responsible after it commits.
+        if conflict_reopened_notify not in matter_services.AFTER_CONFLICT_REOPEN_HOOKS:
+            matter_services.AFTER_CONFLICT_REOPEN_HOOKS.append(conflict_reopened_notify)

@@ -118,6 +118,34 @@ class Submission(models.Model):
         return f"{self.task} v{self.version}"
 
 
+class OpenedVia(models.TextChoices):
+    DOWNLOAD = "download", "Downloaded"
+    INLINE = "inline", "Viewed on the review page"
+    PREVIEW = "preview", "Text shown on the review page"
+
+
+class SubmissionOpening(models.Model):
+    """Someone opened one exact version's bytes (append-only, like the version itself). A
+    sign-off needs the signing attorney's opening of the version it approves."""
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.PROTECT, related_name="openings"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    via = models.CharField(max_length=10, choices=OpenedVia.choices)
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["submission", "opened_at"]
+        indexes = [
+            models.Index(fields=["submission", "user", "opened_at"],
+                         name="opening_submission_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission} opened by {self.user} ({self.via})"
+
+
 class ReviewDecision(models.TextChoices):
     PENDING = "pending", "In review"
     APPROVED = "approved", "Approved"
@@ -172,6 +200,8 @@ class SignOff(models.Model):
     )
     attestation_text = models.TextField()
     sha256 = models.CharField(max_length=64)
+    # When the attorney last opened this version before signing (a SubmissionOpening).
+    opened_at = models.DateTimeField(null=True, blank=True)
     signed_at = models.DateTimeField(default=timezone.now)
     # The step-up: how and when the attorney confirmed it was them just before signing.
     # Empty only on sign-offs recorded before step-up existed.
@@ -296,6 +326,7 @@ class ReminderKind(models.TextChoices):
     DILIGENCE_EXPIRING = "diligence_expiring", "Due diligence expiring"
     BUDGET_THRESHOLD = "budget_threshold", "Budget threshold reached"
     ACCESS_CHANGED = "access_changed", "Access to a matter changed"
+    CONFLICT_REOPENED = "conflict_reopened", "Conflict check reopened"
 
 
 class ReminderRecord(models.Model):
@@ -343,6 +374,9 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Never e-mailed: at send time the recipient could no longer see what it is about (an
+    # ethical wall, a reassignment). `supervision.audience.notification_visible`.
+    withheld_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

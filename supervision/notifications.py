@@ -20,12 +20,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from lpo_tracker.clock import zone_named
+from supervision.audience import notification_visible, withhold_invisible
 from supervision.models import DeliveryPreference, Notification, NotificationSettings
 from supervision.reminders import (
     SEND_ERRORS,
     SMTP_TIMEOUT_SECONDS,
     Delivery,
-    reader_screened,
 )
 
 logger = logging.getLogger(__name__)
@@ -38,16 +38,16 @@ def notifications_for(user: AnyUser) -> QuerySet[Notification]:
     a matter the user is now screened from are left out: a wall takes effect at once."""
     if not user.is_authenticated:
         return Notification.objects.none()
-    return (Notification.objects.filter(user_id=user.pk).exclude(reader_screened())
-            .order_by("-created_at", "-id"))
+    # Only what the user may still see: a wall or a reassignment since hides it.
+    return Notification.objects.filter(notification_visible(), user_id=user.pk).order_by(
+        "-created_at", "-id")
 
 
 def unread_count(user: AnyUser) -> int:
-    """Unread notifications (one COUNT on the (user, read_at) index)."""
+    """Unread notifications the user may still see (one COUNT, the list's own filter)."""
     if not user.is_authenticated:
         return 0
-    return (Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
-            .exclude(reader_screened()).count())
+    return notifications_for(user).filter(read_at__isnull=True).count()
 
 
 def notification_mark_read(*, user: AnyUser, ids: list[int] | None) -> int:
@@ -110,9 +110,11 @@ def _send_digest(reader_id: int, now: dt.datetime, connection: BaseEmailBackend)
         if preferences is None:
             return 0
         cutoff = last_digest_moment(now, preferences)
-        items = list(Notification.objects.filter(
-            user_id=preferences.user_id, emailed_at__isnull=True, created_at__lt=cutoff
-        ).exclude(reader_screened()).order_by("created_at", "id"))
+        pending = Notification.objects.filter(user_id=preferences.user_id,
+                                              created_at__lt=cutoff)
+        withhold_invisible(pending)  # the audience, checked at send time
+        items = list(pending.filter(emailed_at__isnull=True, withheld_at__isnull=True)
+                     .order_by("created_at", "id"))
         if not items:
             return 0
         user = preferences.user

@@ -1,6 +1,6 @@
 """Work product, review, sign-off and delivery: the task's moves from its first submission on.
 
-The sign-off rule lives here, in `signoff_blockers`, and nowhere else. `signoff_record` is
+The sign-off rule lives here, in `signoff_eligibility`, and nowhere else. `signoff_record` is
 the only code that approves a task; the model and a database trigger refuse any other way.
 Every move locks the task row first, so an approval and a new upload (or two approvals)
 arriving together are serialised: exactly one wins, the other gets a clear error.
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial, update_wrapper
 from typing import IO
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -23,6 +24,7 @@ from django.utils import timezone
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import ConfirmationRequired, InvalidTransition, NotEligible, RuleViolation
+from lpo_tracker.refusals import refusal_record, refusals_recorded
 from lpo_tracker.signin.stepup import Confirmation, confirmation_problem
 from matters.models import (
     DECIDE_FROM,
@@ -45,10 +47,12 @@ from matters.services import require_matter_open, task_audit, task_lock
 from supervision.models import (
     AttorneyProfile,
     BarAdmission,
+    OpenedVia,
     Review,
     ReviewDecision,
     SignOff,
     Submission,
+    SubmissionOpening,
 )
 from supervision.selectors import delivery_refusal, review_refusal
 from supervision.sla import compute_deadline, policy_for
@@ -252,10 +256,25 @@ class Eligibility:
     # Not a blocker: an eligible attorney is asked to confirm it is them (step-up) first.
     confirmation_problem: str | None = None
     firm_user: bool = False  # an active user who is not a vendor user
+    opened_at: dt.datetime | None = None
+    unopened: bool = False  # the one blocker a page that shows the version lifts
 
     @property
     def eligible(self) -> bool:
         return not self.blockers
+
+    @property
+    def eligible_once_opened(self) -> bool:
+        """Nothing but the opening is missing (a page framing the version records it)."""
+        return self.unopened and len(self.blockers) == 1
+
+
+def last_opened_at(*, user: AnyUser, submission: Submission) -> dt.datetime | None:
+    """When `user` last opened this exact version (download, inline view or preview)."""
+    if not user.is_authenticated:
+        return None
+    return (SubmissionOpening.objects.filter(submission=submission, user_id=user.pk)
+            .order_by("-opened_at").values_list("opened_at", flat=True).first())
 
 
 @dataclass(frozen=True)
@@ -357,13 +376,37 @@ def signoff_eligibility(
 
     1-4. `attorney_standing` on the task's matter that day (firm user, active bar
          admission, supervise permission, no wall).
+    2b. Where the matter names a jurisdiction (and SIGNOFF_REQUIRES_JURISDICTION is on),
+        the admission relied on is in it.
     5. Not the person who submitted this version.
+    6. They opened this exact version (downloaded it or viewed it on the review page).
     Separately, `confirmation_problem`: the step-up (a fresh second factor, or password for
     a user without one) is missing or stale (`lpo_tracker.signin.stepup`).
     """
-    result = attorney_standing(user=user, matter=task.matter, day=day or firm_today())
+    day = day or firm_today()
+    result = attorney_standing(user=user, matter=task.matter, day=day)
+    jurisdiction = task.matter.jurisdiction.strip()
+    if (result.bar_admission is not None and jurisdiction
+            and settings.SIGNOFF_REQUIRES_JURISDICTION):
+        # 2b. The matter names where its work is practised: an admission there.
+        result.bar_admission = (
+            BarAdmission.objects.filter(attorney_id=result.bar_admission.attorney_id,
+                                        jurisdiction__iexact=jurisdiction)
+            .active_on(day).order_by("admitted_on").first())
+        if result.bar_admission is None:
+            result.blockers.append(
+                f"You have no bar admission in {jurisdiction} active on {day:%d %b %Y}; this "
+                "matter's work is signed off by an attorney admitted there.")
     if result.firm_user and submission is not None and submission.submitted_by_id == user.pk:
         result.blockers.append("You submitted this version; another attorney must sign it off.")
+    if result.firm_user and submission is not None:
+        # 6. They opened this exact version (downloaded it or viewed it on the review page).
+        result.opened_at = last_opened_at(user=user, submission=submission)
+        if result.opened_at is None:
+            result.unopened = True
+            result.blockers.append(
+                f"You have not opened version {submission.version} yet: download it or view "
+                "it on the review page before signing it off.")
     if not result.blockers:
         result.confirmation_problem = confirmation_problem(user=user, confirmation=confirmation)
     return result
@@ -382,7 +425,6 @@ def attestation_text(*, task: Task, submission: Submission, user: User,
     )
 
 
-@transaction.atomic
 def signoff_record(
     *,
     actor: User,
@@ -398,9 +440,27 @@ def signoff_record(
        version (an upload that raced in wins, and this approval is refused).
     2. Check eligibility; the attorney must have accepted the attestation and confirmed it
        is them recently (`confirmation`: the step-up, recorded on the sign-off).
-    3. Close the review as approved, record the immutable sign-off with the attestation text
-       and the version's SHA-256, and move the task to approved with a conditional update.
+    3. Close the review as approved, record the immutable sign-off with the attestation
+       text, the version's SHA-256 and when the attorney opened the version, and move the
+       task to approved with a conditional update.
+
+    A refusal is recorded in the audit trail (who, which version, why) in its own
+    transaction, after this one has rolled back.
     """
+    with refusals_recorded(actor=actor, action="signoff.refused", obj=task,
+                           matter_id=task.matter_id,
+                           attempt={"submission": submission.pk, "version": submission.version,
+                                    "sha256": submission.sha256}):
+        return _signoff_record(actor=actor, task=task, submission=submission,
+                               attestation_accepted=attestation_accepted,
+                               confirmation=confirmation, comments=comments)
+
+
+@transaction.atomic
+def _signoff_record(
+    *, actor: User, task: Task, submission: Submission, attestation_accepted: bool,
+    confirmation: Confirmation | None, comments: str,
+) -> SignOff:
     locked = task_lock(task, allowed_from=DECIDE_FROM, doing="be approved")
     if submission.task_id != locked.pk:
         raise RuleViolation("That version belongs to another task.", code="invalid")
@@ -432,6 +492,7 @@ def signoff_record(
         attestation_text=attestation_text(task=locked, submission=submission, user=actor,
                                           bar_admission=eligibility.bar_admission),
         sha256=submission.sha256,
+        opened_at=eligibility.opened_at,
         signed_at=now,
         confirmation_method=confirmation.method,
         confirmed_at=confirmation.confirmed_at,
@@ -453,7 +514,8 @@ def signoff_record(
            vendor=locked.engagement.vendor_id if locked.engagement else None,
            vendor_name=locked.engagement.vendor.name if locked.engagement else "",
            attestation_text=signoff.attestation_text,
-           confirmation_method=confirmation.method, confirmed_at=confirmation.confirmed_at)
+           confirmation_method=confirmation.method, confirmed_at=confirmation.confirmed_at,
+           opened_at=eligibility.opened_at)
     return signoff
 
 
@@ -489,19 +551,33 @@ def task_deliver(*, actor: User, task: Task, note: str = "") -> Task:
 
 
 @transaction.atomic
-def submission_open(*, actor: User, submission: Submission) -> IO[bytes]:
+def submission_open(*, actor: User, submission: Submission, via: str = OpenedVia.DOWNLOAD
+                    ) -> IO[bytes]:
     """Open a version's bytes for someone already allowed to see its task; audited.
 
     The caller (a view) has resolved the task through `tasks_visible_to`, so visibility is
-    settled; this records who took a copy of the work product and when.
+    settled; this records who took a copy of the work product and when: an audit event and
+    a queryable `SubmissionOpening` (what a sign-off checks).
     """
     handle = submission.file.open("rb")
+    opening = SubmissionOpening.objects.create(submission=submission, user=actor, via=via)
     audit_record(
         actor=actor,
         action="submission.downloaded",
         obj=submission,
         matter_id=submission.task.matter_id,
         after={"task": submission.task_id, "version": submission.version,
-               "sha256": submission.sha256},
+               "sha256": submission.sha256, "via": via, "opening": opening.pk},
     )
     return handle
+
+
+def submission_download_refused(*, actor: AnyUser, submission_id: int, reason: str) -> None:
+    """Record a refused download (the version does not exist or is not the user's to see)
+    in its own transaction. The matter is named when the version exists, so the matter's
+    trail shows who tried; the user is told nothing more than "not found"."""
+    matter_id = (Submission.objects.filter(pk=submission_id)
+                 .values_list("task__matter_id", flat=True).first())
+    refusal_record(actor=actor, action="submission.download_refused", reason=reason,
+                   code="not_found", object_type=Submission._meta.label_lower,
+                   object_id=str(submission_id), matter_id=matter_id)

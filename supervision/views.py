@@ -44,7 +44,7 @@ from supervision.forms import (
     ReviewQueueFilterForm,
     SubmissionForm,
 )
-from supervision.models import Submission
+from supervision.models import OpenedVia, Submission
 from supervision.page_cache import cached_fragment
 from supervision.reports.charts import review_age_chart, sla_compliance_chart
 from supervision.reports.dashboard import dashboard_for
@@ -65,6 +65,7 @@ from supervision.services import (
     signoff_eligibility,
     signoff_record,
     submission_create,
+    submission_download_refused,
     submission_open,
     task_deliver,
 )
@@ -239,11 +240,23 @@ def deliver(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Downloads ---------------------------------------------------------------------------
 
 
+def submission_or_refuse(request: HttpRequest, pk: int) -> Submission:
+    """The version if the user may see it; otherwise the refusal is recorded (who, which
+    version) and the answer is the same 404 as for a version that does not exist."""
+    try:
+        return get_submission_for(request.user, pk)
+    except Http404:
+        submission_download_refused(actor=request.user, submission_id=pk,
+                                    reason="not found, or not visible to this user")
+        raise
+
+
 @login_required
 @require_GET
 def submission_download(request: HttpRequest, pk: int) -> FileResponse:
-    submission = get_submission_for(request.user, pk)
-    handle = submission_open(actor=signed_in_user(request), submission=submission)
+    submission = submission_or_refuse(request, pk)
+    handle = submission_open(actor=signed_in_user(request), submission=submission,
+                             via=OpenedVia.DOWNLOAD)
     return FileResponse(
         handle, as_attachment=True, filename=submission.original_name,
         content_type=submission.content_type,
@@ -256,10 +269,11 @@ def submission_download(request: HttpRequest, pk: int) -> FileResponse:
 def submission_inline(request: HttpRequest, pk: int) -> FileResponse:
     """A PDF or text version shown inside the review page. Sandboxed: it runs no script and
     gets no origin, whatever the file contains."""
-    submission = get_submission_for(request.user, pk)
+    submission = submission_or_refuse(request, pk)
     if submission.content_type not in INLINE_CONTENT_TYPES:
         raise Http404("This kind of file is only downloaded.")
-    handle = submission_open(actor=signed_in_user(request), submission=submission)
+    handle = submission_open(actor=signed_in_user(request), submission=submission,
+                             via=OpenedVia.INLINE)
     content_type = submission.content_type
     if content_type in TEXT_CONTENT_TYPES:
         content_type += "; charset=utf-8"
@@ -279,7 +293,8 @@ def _text_preview(request: HttpRequest, submission: Submission) -> str | None:
     access to the work product like a download, so it goes through the audited opener."""
     if submission.content_type not in TEXT_CONTENT_TYPES or submission.size > TEXT_PREVIEW_BYTES:
         return None
-    with submission_open(actor=signed_in_user(request), submission=submission) as handle:
+    with submission_open(actor=signed_in_user(request), submission=submission,
+                         via=OpenedVia.PREVIEW) as handle:
         return handle.read().decode("utf-8", errors="replace")
 
 
@@ -309,7 +324,10 @@ def _render_review(
             eligibility = signoff_eligibility(user=user, task=task, submission=latest,
                                               confirmation=confirmation_from_request(request))
             context["eligibility"] = eligibility
-            if eligibility.eligible and eligibility.bar_admission is not None:
+            # The page frames the version: its loading is the opening the sign-off needs.
+            context["offer_signoff"] = eligibility.eligible or (
+                eligibility.eligible_once_opened and context["inline"])
+            if context["offer_signoff"] and eligibility.bar_admission is not None:
                 context["attestation"] = attestation_text(
                     task=task, submission=latest, user=user,
                     bar_admission=eligibility.bar_admission,

@@ -136,6 +136,9 @@ def build_cast() -> Cast:
              reason="Former counsel to the adverse party")
     vendor_a = f.vetted_vendor(name="Ashoka Legal Process")
     vendor_b = f.vetted_vendor(name="Bayanihan Review Partners", time_zone="Asia/Manila")
+    # Staff before the engagements: a new staff member reopens a cleared conflict check.
+    vendor_a_user = f.vendor_user(vendor_a, "vendor_a")
+    vendor_b_user = f.vendor_user(vendor_b, "vendor_b")
     engagement_a = f.cleared_engagement(actor=staff_on, matter=matter, vendor=vendor_a)
     engagement_b = f.cleared_engagement(actor=staff_off, matter=other_matter, vendor=vendor_b)
     task = f.draft_task(actor=staff_on, matter=matter)
@@ -143,8 +146,7 @@ def build_cast() -> Cast:
     return Cast(
         admin=admin, staff_on=staff_on, staff_off=staff_off, screened=screened,
         attorney=attorney, attorney2=attorney2, lapsed_attorney=lapsed,
-        vendor_a_user=f.vendor_user(vendor_a, "vendor_a"),
-        vendor_b_user=f.vendor_user(vendor_b, "vendor_b"),
+        vendor_a_user=vendor_a_user, vendor_b_user=vendor_b_user,
         matter=matter, other_matter=other_matter,
         engagement_a=engagement_a, engagement_b=engagement_b, task=task,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import io
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from lpo_tracker.clock import firm_today
 from matters.models import (
     Client,
     ConflictCheckStatus,
@@ -103,6 +105,11 @@ class DiligenceFactory(factory.django.DjangoModelFactory[DueDiligenceRecord]):
 
     vendor = factory.SubFactory(VendorFactory)
     kind = DiligenceKind.NDA
+    # A record counts only with its evidence (DiligenceQuerySet.valid_on).
+    evidence = factory.django.FileField(filename="evidence.pdf", data=b"%PDF-1.4\n%%EOF\n")
+    evidence_name = "evidence.pdf"
+    evidence_sha256 = factory.Sequence(
+        lambda n: hashlib.sha256(f"diligence evidence {n}".encode()).hexdigest())
     valid_from = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=200))
     expires_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=200))
 
@@ -159,6 +166,10 @@ def firm_admin(username: str = "riskadmin") -> User:
     return User.objects.get(pk=user.pk)  # drop the permission cache
 
 
+def superuser(username: str) -> User:
+    return User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
+
+
 def matter(*, actor: User, responsible: User, client: Client | None = None,
            **fields: Any) -> Matter:
     from matters.services import matter_create
@@ -189,7 +200,8 @@ def cleared_engagement(*, actor: User, matter: Matter, vendor: Vendor
     )
     return engagement_record_consent(
         actor=actor, engagement=engagement, given_by="General Counsel",
-        given_on=timezone.localdate(), scope="Document review by the named provider",
+        given_on=firm_today(), scope="Document review by the named provider",
+        evidence=pdf_upload("The client consents to outsourcing.", name="consent.pdf"),
     )
 
 
@@ -230,6 +242,14 @@ def _latest(task: Task) -> Submission:
     return submission
 
 
+def opened(submission: Submission, user: User) -> Submission:
+    """The version, once `user` has opened it (a sign-off needs the signer's opening)."""
+    from supervision.services import submission_open
+
+    submission_open(actor=user, submission=submission).close()
+    return submission
+
+
 def advance(task: Task, to: str, *, staff: User, engagement: Engagement,
             vendor_actor: User, attorney_actor: User) -> Task:
     """Walk a task through the services up to state `to`."""
@@ -260,8 +280,8 @@ def advance(task: Task, to: str, *, staff: User, engagement: Engagement,
                                                           upload=pdf_upload()),
         TaskStatus.IN_REVIEW: lambda t: review_start(actor=attorney_actor, task=t),
         TaskStatus.APPROVED: lambda t: signoff_record(
-            actor=attorney_actor, task=t, submission=_latest(t), attestation_accepted=True,
-            confirmation=fresh_confirmation()),
+            actor=attorney_actor, task=t, submission=opened(_latest(t), attorney_actor),
+            attestation_accepted=True, confirmation=fresh_confirmation()),
         TaskStatus.DELIVERED: lambda t: task_deliver(actor=staff, task=t),
     }
     for state in order[order.index(TaskStatus(task.status)) + 1: target + 1]:
@@ -275,3 +295,14 @@ def permissions(*codenames: str) -> list[Any]:
 
     return list(Permission.objects.filter(content_type__app_label="matters",
                                           codename__in=codenames))
+
+
+def redate_diligence(records: Any, *, valid_from: dt.date | None = None,
+                     expires_on: dt.date | None = None) -> None:
+    """Test set-up: put each record's validity on other dates. A real record's dates are
+    fixed once recorded (a renewal is a new record), so each is replaced by a new one."""
+    for record in list(records):
+        DueDiligenceRecord.objects.filter(pk=record.pk).delete()
+        DiligenceFactory.create(vendor=record.vendor, kind=record.kind,
+                                valid_from=valid_from or record.valid_from,
+                                expires_on=expires_on or record.expires_on)

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from lpo_tracker.admin_utils import LpoModelAdmin
+from lpo_tracker.admin_utils import LpoModelAdmin, ReadOnlyTabularInline
 from lpo_tracker.clock import firm_today
 from vendors.models import (
     ConflictDeclaration,
@@ -29,9 +29,11 @@ class DeliveryCentreInline(admin.TabularInline):
     fields = ["city", "country", "time_zone", "headcount"]
 
 
-class DueDiligenceInline(admin.TabularInline):
+class DueDiligenceInline(ReadOnlyTabularInline):
+    """Shown for context; a record is added with its evidence on the vendor's page
+    (`diligence_record_add`) and is never edited afterwards."""
+
     model = DueDiligenceRecord
-    extra = 0
     fields = [
         "kind",
         "reference",
@@ -43,8 +45,6 @@ class DueDiligenceInline(admin.TabularInline):
         "evidence_name",
         "recorded_by",
     ]
-    readonly_fields = ["evidence_name", "recorded_by"]
-    show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DueDiligenceRecord]:
         return super().get_queryset(request).select_related("recorded_by")
@@ -138,11 +138,17 @@ class DueDiligenceRecordAdmin(LpoModelAdmin):
     search_fields = ["vendor__name", "reference", "issuer", "evidence_name", "evidence_sha256"]
     date_hierarchy = "expires_on"
     list_select_related = ["vendor"]
-    autocomplete_fields = ["vendor"]
     # Evidence is uploaded with its hash by a service; the admin shows it and never sets it
-    # (and never links to the file: there is no public URL for private storage).
+    # (and never links to the file: there is no public URL for private storage). What the
+    # record attests is fixed once saved (the model and a trigger refuse a change too); a
+    # revocation goes through the vendor page, which asks why.
     exclude = ["evidence"]
-    readonly_fields = ["evidence_name", "evidence_sha256", "recorded_by", "recorded_at"]
+    readonly_fields = ["vendor", "kind", "valid_from", "expires_on", "evidence_name",
+                       "evidence_sha256", "revoked_at", "recorded_by", "recorded_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A record is born with its evidence file, which only the vendor page uploads.
+        return False
 
     @admin.display(description="today")
     def validity_today(self, record: DueDiligenceRecord) -> str:

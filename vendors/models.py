@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lpo_tracker.clock import firm_today
+from lpo_tracker.errors import RuleViolation
 from lpo_tracker.fields import TIME_ZONE_CHOICES, TaskType
 
 
@@ -114,12 +116,28 @@ class DiligenceKind(models.TextChoices):
 SECURITY_CERTIFICATIONS = (DiligenceKind.SOC2_TYPE2, DiligenceKind.ISO27001)
 
 
+# What may never change once a record is saved: a renewal is a new record with its own
+# evidence (the model refuses it, and so does a database trigger, vendors migration 0002).
+DILIGENCE_FROZEN_FIELDS = (
+    "vendor", "kind", "valid_from", "expires_on", "evidence", "evidence_name",
+    "evidence_sha256",
+)
+
+
+def _with_evidence() -> Q:
+    return ~Q(evidence="") & ~Q(evidence_sha256="")
+
+
 class DiligenceQuerySet(models.QuerySet["DueDiligenceRecord"]):
     def valid_on(self, day: dt.date) -> DiligenceQuerySet:
-        return self.filter(valid_from__lte=day, expires_on__gte=day, revoked_at__isnull=True)
+        """The one definition of "vetted on this day": in its dates, not revoked, and backed
+        by its evidence file. A record without evidence counts for nothing anywhere."""
+        return self.filter(_with_evidence(), valid_from__lte=day, expires_on__gte=day,
+                           revoked_at__isnull=True)
 
     def expiring_between(self, start: dt.date, end: dt.date) -> DiligenceQuerySet:
-        return self.filter(expires_on__gte=start, expires_on__lte=end, revoked_at__isnull=True)
+        return self.filter(_with_evidence(), expires_on__gte=start, expires_on__lte=end,
+                           revoked_at__isnull=True)
 
 
 def diligence_upload_to(instance: DueDiligenceRecord, filename: str) -> str:
@@ -168,14 +186,44 @@ class DueDiligenceRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.vendor} – {self.get_kind_display()} (to {self.expires_on})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse, before the database has to, a change to what the record attests."""
+        if not self._state.adding and self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values(
+                "revoked_at", *(f"{name}_id" if name == "vendor" else name
+                                for name in DILIGENCE_FROZEN_FIELDS)).first()
+            if stored is not None:
+                changed = [name for name in DILIGENCE_FROZEN_FIELDS
+                           if _stored_value(self, name) != stored[
+                               f"{name}_id" if name == "vendor" else name]]
+                if stored["revoked_at"] is not None and self.revoked_at != stored["revoked_at"]:
+                    changed.append("revoked_at")
+                if changed:
+                    raise RuleViolation(
+                        "A due-diligence record's kind, dates and evidence are fixed once "
+                        f"recorded ({', '.join(changed)}); record the renewal as a new "
+                        "record with its own evidence.", code="diligence_frozen")
+        super().save(*args, **kwargs)
+
+    @property
+    def has_evidence(self) -> bool:
+        return bool(self.evidence and self.evidence_sha256)
+
     def status_on(self, day: dt.date) -> str:
         if self.revoked_at is not None:
             return "revoked"
+        if not self.has_evidence:
+            return "no_evidence"
         if day < self.valid_from:
             return "not_yet_valid"
         if day > self.expires_on:
             return "expired"
         return "valid"
+
+
+def _stored_value(record: DueDiligenceRecord, name: str) -> object:
+    value = getattr(record, "vendor_id" if name == "vendor" else name)
+    return value.name if name == "evidence" else value
 
 
 class RateUnit(models.TextChoices):

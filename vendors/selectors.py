@@ -94,6 +94,7 @@ class DiligenceStatus:
     EXPIRED = "expired"
     NOT_YET_VALID = "not_yet_valid"
     REVOKED = "revoked"
+    NO_EVIDENCE = "no_evidence"  # counts for nothing: `DiligenceQuerySet.valid_on`
 
     LABELS = {
         VALID: "Valid",
@@ -101,9 +102,10 @@ class DiligenceStatus:
         EXPIRED: "Expired",
         NOT_YET_VALID: "Not yet valid",
         REVOKED: "Revoked",
+        NO_EVIDENCE: "No evidence (does not count)",
     }
     PILLS = {VALID: "ok", EXPIRING: "warn", EXPIRED: "bad", NOT_YET_VALID: "warn",
-             REVOKED: "bad"}
+             REVOKED: "bad", NO_EVIDENCE: "bad"}
 
 
 def diligence_status(record: DueDiligenceRecord, day: dt.date) -> str:

@@ -59,6 +59,14 @@ def vendor_assignment_blockers(vendor: Vendor, *, day: dt.date) -> list[str]:
     return blockers
 
 
+def vendor_data_countries(vendor: Vendor) -> set[str]:
+    """Every country where the vendor's staff may handle client data: its delivery centres
+    and the countries declared on the vendor (ISO codes, upper case). One query."""
+    centres = vendor.delivery_centres.values_list("country", flat=True)
+    declared = [code for code in vendor.countries or [] if isinstance(code, str)]
+    return {code.strip().upper() for code in (*centres, *declared) if code.strip()}
+
+
 @transaction.atomic
 def vendor_set_status(
     *, actor: User, vendor: Vendor, status: str, reason: str
@@ -141,7 +149,8 @@ def diligence_record_add(
     1. Only a firm vendor manager records diligence.
     2. Check the evidence file (name, size, type, content, malware scan: an infected file is
        refused and the attempt audited) and the record (dates in order, insurance with its
-       coverage) before anything is written.
+       coverage) before anything is written. A renewal is a new record
+       with its own evidence: a file already on record for this vendor and kind is refused.
     3. Store the file under a random path with its SHA-256; audit in the same transaction.
        A failed step removes the stored bytes, so nothing is left half-recorded.
     """
@@ -153,6 +162,11 @@ def diligence_record_add(
     if kind == DiligenceKind.INSURANCE and coverage_amount is None:
         raise RuleViolation("Give the insurance policy's coverage amount.",
                             code="coverage_required")
+    if DueDiligenceRecord.objects.filter(vendor=vendor, kind=kind,
+                                         evidence_sha256=checked.sha256).exists():
+        raise RuleViolation(
+            "This file is already the evidence of an earlier record of this kind; a renewal "
+            "needs the renewed document.", code="evidence_reused")
     record = DueDiligenceRecord(
         vendor=vendor, kind=kind, valid_from=valid_from, expires_on=expires_on,
         reference=reference.strip(), issuer=issuer.strip(), coverage_amount=coverage_amount,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.safestring import SafeString
 
-from lpo_tracker.admin_utils import ViewOnlyAdmin, pretty_json
+from lpo_tracker.admin_utils import MatterWallsAdmin, ViewOnlyAdmin, pretty_json
 from lpo_tracker.audit.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ViewOnlyAdmin):
+class AuditEventAdmin(MatterWallsAdmin, ViewOnlyAdmin):
+    matter_path = "matter_id"
     list_display = [
         "id",
         "occurred_at",

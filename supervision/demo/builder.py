@@ -10,9 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +26,7 @@ from lpo_tracker.fields import ConfirmationMethod
 from lpo_tracker.signin.policy import mfa_required_for
 from lpo_tracker.signin.services import mfa_enrol
 from lpo_tracker.signin.stepup import Confirmation
+from matters.conflicts import conflict_search
 from matters.models import (
     Client,
     ConflictCheckStatus,
@@ -81,6 +83,7 @@ from supervision.models import (
     DeliveryPreference,
     FirmHoliday,
     NotificationSettings,
+    OpenedVia,
     SlaPolicy,
     Submission,
 )
@@ -90,6 +93,7 @@ from supervision.services import (
     review_start,
     signoff_record,
     submission_create,
+    submission_open,
     task_deliver,
 )
 from supervision.sla import compute_deadline, policy_for
@@ -106,6 +110,9 @@ from vendors.models import (
     VendorUserRole,
 )
 from vendors.services import vendor_set_status
+
+# The group whose members hold `matters.clear_conflicts` (docs/rules.md, section 2).
+CONFLICTS_COMMITTEE = "Conflicts committee"
 
 
 class DemoConflict(RuleViolation):
@@ -448,8 +455,13 @@ class DemoBuilder:
                 rate_card=self._card_for(spec.vendor, matter.currency),
             )
             if spec.conflict != ConflictCheckStatus.PENDING:
+                decider = staff
+                if spec.conflict == ConflictCheckStatus.CLEARED and conflict_search(
+                        matter, engagement.vendor):
+                    # Clearing despite search hits is for the firm's conflicts committee.
+                    decider = self._conflicts_committee_member(staff)
                 engagement = engagement_record_conflict_check(
-                    actor=staff, engagement=engagement, result=spec.conflict,
+                    actor=decider, engagement=engagement, result=spec.conflict,
                     notes=spec.conflict_notes,
                 )
             if spec.consent_by:
@@ -458,8 +470,31 @@ class DemoBuilder:
                     given_on=max(matter.opened_on,
                                  self.today - dt.timedelta(days=spec.consent_days_ago)),
                     scope=spec.consent_scope,
+                    evidence=self._consent_letter(matter, spec.consent_by, spec.consent_scope),
                 )
+                self.stored_files.append(engagement.consent_evidence.name)
             self.engagements[(spec.matter, spec.vendor)] = engagement
+
+    @staticmethod
+    def _conflicts_committee_member(user: User) -> User:
+        """`user`, made a member of the conflicts committee (the group holding
+        `matters.clear_conflicts`); a fresh instance, as Django caches permissions."""
+        committee, _ = Group.objects.get_or_create(name=CONFLICTS_COMMITTEE)
+        committee.permissions.add(Permission.objects.get(
+            content_type__app_label="matters", codename="clear_conflicts"))
+        user.groups.add(committee)
+        return User.objects.get(pk=user.pk)
+
+    def _consent_letter(self, matter: Matter, given_by: str, scope: str) -> SimpleUploadedFile:
+        """The client's signed consent, as a (demo) PDF: consent counts only with its
+        evidence."""
+        letter = pdf_bytes([
+            f"{matter.client.name}: consent to outsourcing on matter {matter.number}",
+            f"Given by {given_by}", f"Scope: {scope}",
+            "Demo evidence: a placeholder for the signed original.",
+        ])
+        return SimpleUploadedFile(f"consent-{matter.number}.pdf", letter,
+                                  content_type="application/pdf")
 
     def _staff(self, matter_key: str) -> User:
         return self.users[self.matter_specs[matter_key].team[0]]
@@ -545,6 +580,9 @@ class DemoBuilder:
                     internal_notes="Vendor quality otherwise good; keep on this workstream.",
                 )
             elif step == "signoff":
+                # The attorney reads the version on the review page before signing it.
+                submission_open(actor=reviewer, submission=self._latest(task),
+                                via=OpenedVia.INLINE).close()
                 signoff_record(actor=reviewer, task=task, submission=self._latest(task),
                                attestation_accepted=True,
                                confirmation=Confirmation(method=ConfirmationMethod.DEMO,

@@ -48,9 +48,9 @@ from matters.selectors import (
 from matters.services import task_start
 from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
-from supervision.selectors import get_submission_for, task_actions_for
+from supervision.selectors import task_actions_for
 from supervision.services import submission_open
-from supervision.views import act, authorise_upload, upload_response
+from supervision.views import act, authorise_upload, submission_or_refuse, upload_response
 from vendors.access import portal_membership, portal_view
 from vendors.forms import DeclarationForm
 from vendors.models import ConflictDeclaration
@@ -181,7 +181,7 @@ def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def submission_download(request: HttpRequest, pk: int) -> FileResponse:
     """A version of the vendor's own work product (404 for anyone else's); audited."""
-    submission = get_submission_for(request.user, pk)
+    submission = submission_or_refuse(request, pk)
     handle = submission_open(actor=request.user, submission=submission)  # type: ignore[arg-type]
     return FileResponse(handle, as_attachment=True, filename=submission.original_name,
                         content_type=submission.content_type)

@@ -17,7 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from matters.models import EthicalWall
+from supervision.audience import notification_visible, withhold_invisible
 from supervision.models import (
     DeliveryPreference,
     Notification,
@@ -29,7 +29,6 @@ from supervision.reminders.base import (
     MAX_DELIVERY_ATTEMPTS,
     SEND_ERRORS,
     SMTP_TIMEOUT_SECONDS,
-    TASK_OBJECT,
     Delivery,
     batches,
     one_line,
@@ -46,20 +45,9 @@ def _wants_digest() -> Q:
 
 
 def reader_screened() -> Q:
-    """The reader is screened from the matter of the task, engagement or matter the
-    notification is about: checked when the e-mail goes, not only when it was planned, so a
-    wall put up after a reminder was recorded stops its e-mail (docs/rules.md, section 3)."""
-    walls = EthicalWall.objects.filter(user_id=OuterRef("user_id"))
-    on_task = walls.filter(matter__tasks__id=OuterRef("reminder__object_id"))
-    on_engagement = walls.filter(matter__engagements__id=OuterRef("reminder__object_id"))
-    on_matter = walls.filter(matter_id=OuterRef("reminder__object_id"))
-    return (
-        (Q(reminder__object_type=TASK_OBJECT) & Q(Exists(on_task)))
-        | (Q(reminder__object_type="matters.engagement") & Q(Exists(on_engagement)))
-        # Matter notices (access changes), except the notice of the wall itself.
-        | (Q(reminder__object_type="matters.matter") & Q(Exists(on_matter))
-           & ~Q(reminder__threshold__startswith="wall_added:"))
-    )
+    """The reader may no longer see what the notification is about: the complement of
+    `supervision.audience.notification_visible`, the one definition (docs/rules.md, 3)."""
+    return ~notification_visible()
 
 
 @dataclass(frozen=True)
@@ -110,7 +98,8 @@ def _waiting_emails(reminder_ids: Sequence[int]) -> list[_Email]:
     for a whole chunk of reminders."""
     position = {reminder_id: index for index, reminder_id in enumerate(reminder_ids)}
     rows = (
-        Notification.objects.filter(reminder_id__in=reminder_ids, emailed_at__isnull=True)
+        Notification.objects.filter(reminder_id__in=reminder_ids, emailed_at__isnull=True,
+                                    withheld_at__isnull=True)
         .exclude(_wants_digest())
         .exclude(reader_screened())
         .values_list("pk", "reminder_id", "user__email", "user__first_name",
@@ -136,8 +125,10 @@ def _send_one(email: _Email, connection: BaseEmailBackend) -> bool:
     e-mail stays unsent) and comes out as `_SendFailed`. False: someone else has it.
     """
     with transaction.atomic():
-        claimable = Notification.objects.select_for_update(skip_locked=True).filter(
-            pk=email.notification_id, emailed_at__isnull=True).order_by()
+        # The audience is checked again at the claim: a wall put up since is obeyed.
+        claimable = Notification.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            notification_visible(), pk=email.notification_id, emailed_at__isnull=True,
+        ).order_by()
         if not Notification.objects.filter(pk__in=claimable.values("pk")).update(
                 emailed_at=timezone.now()):
             return False
@@ -152,8 +143,8 @@ def _send_one(email: _Email, connection: BaseEmailBackend) -> bool:
 def _complete_where_done(reminder_ids: Sequence[int]) -> int:
     """Mark records sent once no immediate e-mail of theirs is left (digest readers get
     theirs later, in the digest)."""
-    waiting = Notification.objects.filter(reminder_id=OuterRef("pk"), emailed_at__isnull=True
-                                          ).exclude(_wants_digest()).exclude(reader_screened())
+    waiting = Notification.objects.filter(reminder_id=OuterRef("pk"), emailed_at__isnull=True,
+                                          withheld_at__isnull=True).exclude(_wants_digest())
     return (ReminderRecord.objects.filter(pk__in=reminder_ids, sent_at__isnull=True)
             .exclude(Exists(waiting)).update(sent_at=timezone.now()))
 
@@ -182,6 +173,7 @@ def reminders_deliver(*, reminder_ids: Iterable[int] | None = None,
                                 or SMTP_TIMEOUT_SECONDS)
     try:
         for chunk in batches(_unsent_reminder_ids(reminder_ids), DELIVERY_CHUNK):
+            withhold_invisible(Notification.objects.filter(reminder_id__in=chunk))
             for email in _waiting_emails(chunk):
                 if time.monotonic() - started >= budget_seconds:
                     return result  # the next sweep carries on

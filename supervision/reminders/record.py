@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from supervision.audience import without_screened_recipients
 from supervision.models import (
     Notification,
     ReminderRecord,
@@ -28,6 +29,7 @@ def reminders_record(*, planned: Sequence[PlannedReminder], now: dt.datetime) ->
     recipient, in one transaction per batch. Keys someone else recorded first are left alone
     (their notifications are unique per user and reminder, so nothing doubles either)."""
     result = Recorded()
+    planned = without_screened_recipients(planned)  # whatever audience the planner chose
     for batch in batches(planned, RECORD_BATCH):
         with transaction.atomic():
             known = recorded_ids(item.key for item in batch)

@@ -54,6 +54,7 @@ from supervision.models import (
     FirmHoliday,
     Notification,
     NotificationSettings,
+    OpenedVia,
     ReminderKind,
     ReminderRecord,
     Review,
@@ -62,6 +63,7 @@ from supervision.models import (
     SignOff,
     SlaPolicy,
     Submission,
+    SubmissionOpening,
 )
 from vendors.models import (
     ConflictDeclaration,
@@ -202,6 +204,8 @@ def build_world(n: int) -> World:
         sha256=SHA256,
         submitted_by=vendor_person,
     )
+    SubmissionOpening.objects.create(submission=submission, user=attorney,
+                                     via=OpenedVia.INLINE)
     review = Review.objects.create(
         submission=submission,
         reviewer=attorney,

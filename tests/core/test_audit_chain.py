@@ -26,7 +26,7 @@ from matters.services import (
     wall_add,
     wall_remove,
 )
-from supervision.models import SignOff, Submission
+from supervision.models import SignOff, Submission, SubmissionOpening
 from supervision.services import submission_open
 from tests import factories as f
 from tests.conftest import Cast
@@ -133,7 +133,9 @@ def test_signoff_and_download_are_recorded(cast: Cast) -> None:
     assert downloaded.actor_id == cast.staff_on.pk
     assert (downloaded.object_type, downloaded.object_id) == (
         "supervision.submission", str(signoff.submission_id))
-    assert downloaded.after == {"task": task.pk, "version": 1, "sha256": signoff.sha256}
+    opening = SubmissionOpening.objects.filter(user=cast.staff_on).get()
+    assert downloaded.after == {"task": task.pk, "version": 1, "sha256": signoff.sha256,
+                                "via": "download", "opening": opening.pk}
 
 
 def test_every_task_move_of_a_full_flow_is_in_the_trail(cast: Cast) -> None:

@@ -22,6 +22,7 @@ from matters.services import (
     engagement_record_consent,
     task_assign,
 )
+from tests import factories as f
 from tests.conftest import Cast
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorStatus
 
@@ -31,10 +32,13 @@ YESTERDAY = dt.timedelta(days=-1)
 
 
 def _expire(engagement: Engagement, kind: str) -> None:
+    """Only an expired record of `kind` is left (dates are fixed once recorded, so the valid
+    one goes and an old one stays)."""
     today = timezone.localdate()
-    DueDiligenceRecord.objects.filter(vendor=engagement.vendor, kind=kind).update(
-        valid_from=today - dt.timedelta(days=400), expires_on=today + YESTERDAY
-    )
+    DueDiligenceRecord.objects.filter(vendor=engagement.vendor, kind=kind).delete()
+    f.DiligenceFactory.create(vendor=engagement.vendor, kind=kind,
+                              valid_from=today - dt.timedelta(days=400),
+                              expires_on=today + YESTERDAY)
 
 
 def suspended_vendor(cast: Cast) -> Engagement:
@@ -66,7 +70,7 @@ def iso_not_yet_valid(cast: Cast) -> Engagement:
     """SOC 2 expired; the ISO certificate only starts next week."""
     _expire(cast.engagement_a, DiligenceKind.SOC2_TYPE2)
     today = timezone.localdate()
-    DueDiligenceRecord.objects.create(
+    f.DiligenceFactory.create(
         vendor=cast.engagement_a.vendor, kind=DiligenceKind.ISO27001,
         valid_from=today + dt.timedelta(days=7), expires_on=today + dt.timedelta(days=400),
     )
@@ -78,7 +82,8 @@ def conflict_check_pending(cast: Cast) -> Engagement:
                                    vendor=cast.engagement_b.vendor, scope="Overflow")
     return engagement_record_consent(actor=cast.staff_on, engagement=engagement,
                                      given_by="General Counsel",
-                                     given_on=timezone.localdate(), scope="Overflow review")
+                                     given_on=timezone.localdate(), scope="Overflow review",
+                                     evidence=f.pdf_upload(name="consent.pdf"))
 
 
 def conflict_flagged(cast: Cast) -> Engagement:
@@ -162,7 +167,8 @@ def test_assignment_is_refused_naming_the_missing_precondition(
     for case, (breaks, fragments) in BLOCKED.items():
         with subtests.test(case), rolled_back():
             engagement = breaks(cast)
-            events_before = AuditEvent.objects.count()
+            events_before = AuditEvent.objects.order_by("-pk").values_list(
+                "pk", flat=True).first() or 0
 
             with pytest.raises(RuleViolation) as refusal:
                 task_assign(actor=cast.staff_on, task=cast.task, engagement=engagement)
@@ -173,7 +179,11 @@ def test_assignment_is_refused_naming_the_missing_precondition(
             task = Task.objects.get(pk=cast.task.pk)
             assert (task.status, task.engagement_id, task.assigned_at) == (
                 TaskStatus.DRAFT, None, None)
-            assert AuditEvent.objects.count() == events_before
+            # The refusal itself is evidence: one event, naming who tried what and why.
+            refusals = AuditEvent.objects.filter(pk__gt=events_before)
+            assert list(refusals.values_list("action", "actor_id")) == [
+                ("task.assignment_refused", cast.staff_on.pk)]
+            assert (refusals.get().after or {})["reason"] == refusal.value.message
     # The undo worked: with every precondition restored, the assignment goes through.
     assert task_assign(actor=cast.staff_on, task=cast.task,
                        engagement=cast.engagement_a).status == TaskStatus.ASSIGNED
@@ -193,7 +203,7 @@ def test_assignment_lists_every_missing_precondition_at_once(cast: Cast) -> None
 def test_expired_soc2_with_valid_iso27001_passes(cast: Cast) -> None:
     _expire(cast.engagement_a, DiligenceKind.SOC2_TYPE2)
     today = timezone.localdate()
-    DueDiligenceRecord.objects.create(
+    f.DiligenceFactory.create(
         vendor=cast.engagement_a.vendor, kind=DiligenceKind.ISO27001,
         valid_from=today - dt.timedelta(days=30), expires_on=today + dt.timedelta(days=335),
     )
@@ -251,12 +261,12 @@ def test_nda_valid_through_its_expiry_day_and_refused_the_day_after(cast: Cast) 
     firm's calendar (FIRM_TIME_ZONE, New York in the tests), not of UTC."""
     new_york = ZoneInfo("America/New_York")
     expiry = dt.date(2026, 11, 30)
-    DueDiligenceRecord.objects.filter(
+    f.redate_diligence(DueDiligenceRecord.objects.filter(
         vendor=cast.engagement_a.vendor, kind=DiligenceKind.NDA
-    ).update(valid_from=dt.date(2025, 12, 1), expires_on=expiry)
-    DueDiligenceRecord.objects.filter(vendor=cast.engagement_a.vendor).exclude(
+    ), valid_from=dt.date(2025, 12, 1), expires_on=expiry)
+    f.redate_diligence(DueDiligenceRecord.objects.filter(vendor=cast.engagement_a.vendor).exclude(
         kind=DiligenceKind.NDA
-    ).update(valid_from=dt.date(2025, 1, 1), expires_on=dt.date(2027, 12, 31))
+    ), valid_from=dt.date(2025, 1, 1), expires_on=dt.date(2027, 12, 31))
     second = cast.new_task(title="Second batch")
 
     with time_machine.travel(dt.datetime(2026, 11, 30, 23, 59, tzinfo=new_york), tick=False):

@@ -142,7 +142,8 @@ def _new_engagement(cast: Cast, **vendor_fields: Any) -> Engagement:
 def test_assignment_needs_a_cleared_conflict_check(cast: Cast) -> None:
     engagement = _new_engagement(cast)
     engagement_record_consent(actor=cast.staff_on, engagement=engagement, given_by="GC",
-                              given_on=timezone.localdate(), scope="Review")
+                              given_on=timezone.localdate(), scope="Review",
+                              evidence=f.pdf_upload(name="consent.pdf"))
     with pytest.raises(RuleViolation, match=r"conflict check .* is not done yet"):
         task_assign(actor=cast.staff_on, task=cast.task, engagement=engagement)
     engagement = engagement_record_conflict_check(
@@ -166,7 +167,8 @@ def test_assignment_needs_the_clients_consent_where_the_matter_requires_it(cast:
     assert Task.objects.get(pk=cast.task.pk).status == TaskStatus.DRAFT
     engagement = engagement_record_consent(actor=cast.staff_on, engagement=engagement,
                                            given_by="Jane Roe, GC", given_on=timezone.localdate(),
-                                           scope="Second-level review")
+                                           scope="Second-level review",
+                                           evidence=f.pdf_upload(name="consent.pdf"))
     assert task_assign(actor=cast.staff_on, task=cast.task,
                        engagement=engagement).status == TaskStatus.ASSIGNED
 
@@ -211,7 +213,8 @@ def test_the_gates_hold_over_http_too(cast: Cast) -> None:
     assert done.status_code == 302
     engagement.refresh_from_db()
     assert engagement.has_client_consent and engagement.consent_evidence
-    stored = AuditEvent.objects.get(action="engagement.consent_evidence_added")
+    stored = AuditEvent.objects.get(action="engagement.consent_recorded",
+                                    object_id=str(engagement.pk))
     assert (stored.after["name"], len(stored.after["sha256"])) == ("consent.pdf", 64)
 
     assert client.post(assign_url, {"engagement": engagement.pk}).status_code == 302

@@ -413,7 +413,7 @@ REFUSALS: dict[str, Refusal] = {
     "engagement_record_consent by an attorney without change": Refusal(
         lambda w: engagement_record_consent(
             actor=_user(w, "attorney"), engagement=w.cast.engagement_a, given_by="GC",
-            given_on=timezone.localdate(), scope="All"),
+            given_on=timezone.localdate(), scope="All", evidence=f.pdf_upload()),
         NotEligible, "not allowed to record client consent"),
     "submission_create by staff off the matter": Refusal(
         lambda w: submission_create(actor=_user(w, "staff_off"), task=w.in_review,

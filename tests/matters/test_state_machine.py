@@ -83,7 +83,7 @@ def test_services_make_every_legal_move_and_no_other(cast: Cast) -> None:
 
     def sign(task: Task) -> None:
         signoff_record(actor=attorney, task=fresh(task),
-                       submission=latest_submission(task),  # type: ignore[arg-type]
+                       submission=f.opened(latest_submission(task), attorney),  # type: ignore[arg-type]
                        attestation_accepted=True, confirmation=f.fresh_confirmation())
 
     task = cast.advance(cast.task, S.ASSIGNED)                         # draft → assigned

@@ -1,12 +1,15 @@
-"""Every way around the sign-off gate we could think of, each tried once and refused.
+"""Every way around the sign-off and assignment gates we could think of, each tried once and
+refused.
 
 Table-driven: each named attempt prepares a task, tries to approve or deliver it without an
-eligible attorney's sign-off of its latest version, and must (1) fail with a clear error and
-(2) leave every task, sign-off, review and submission row exactly as it was.
+eligible attorney's sign-off of its latest version (or to give it to a vendor the gates do
+not let through), and must (1) fail with a clear error and (2) leave every task, sign-off,
+review, submission, engagement and due-diligence row exactly as it was.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +25,26 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from lpo_tracker.errors import InvalidTransition, NotEligible
-from matters.models import MatterRole, Task, TaskStatus
-from matters.services import matter_member_add, wall_add
+from lpo_tracker.clock import firm_today
+from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
+from matters.models import (
+    ConflictCheckStatus,
+    Engagement,
+    MatterRole,
+    Party,
+    PartyRole,
+    Task,
+    TaskStatus,
+)
+from matters.services import (
+    engagement_consent_revoke,
+    engagement_create,
+    engagement_record_conflict_check,
+    engagement_record_consent,
+    matter_member_add,
+    task_assign,
+    wall_add,
+)
 from supervision.models import Review, SignOff, Submission
 from supervision.services import (
     latest_submission,
@@ -35,6 +55,8 @@ from supervision.services import (
 )
 from tests import factories as f
 from tests.conftest import Cast
+from vendors.models import DiligenceKind, DueDiligenceRecord
+from vendors.services import conflict_declaration_add
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +71,7 @@ class Scene:
     """What an attempt works on: the task under attack and, where needed, its accomplices."""
 
     task: Task
+    engagement: Engagement | None = None
     other_signoff: SignOff | None = None
     old_signoff: SignOff | None = None
     tmp_path: Path | None = None
@@ -68,6 +91,16 @@ def snapshot() -> dict[str, Any]:
                                        "comments")
         ),
         "submissions": Submission.objects.count(),
+        "engagements": sorted(
+            Engagement.objects.values_list(
+                "pk", "conflict_check_status", "conflict_checked_by_id", "conflict_hits_sha256",
+                "consent_revoked_at", "consent_evidence")
+        ),
+        "diligence": sorted(
+            DueDiligenceRecord.objects.values_list(
+                "pk", "kind", "valid_from", "expires_on", "evidence", "evidence_sha256",
+                "revoked_at")
+        ),
     }
 
 
@@ -108,9 +141,58 @@ def submitted_by_an_attorney_on_the_team(cast: Cast, tmp_path: Path) -> Scene:
     return Scene(task=Task.objects.get(pk=task.pk), tmp_path=tmp_path)
 
 
+def draft_with_an_expired_soc2(cast: Cast, tmp_path: Path) -> Scene:
+    """Vendor A's only security certification expired yesterday, its file still on record."""
+    vendor = cast.engagement_a.vendor
+    today = firm_today()
+    DueDiligenceRecord.objects.filter(vendor=vendor, kind=DiligenceKind.SOC2_TYPE2).delete()
+    f.DiligenceFactory.create(vendor=vendor, kind=DiligenceKind.SOC2_TYPE2,
+                              valid_from=today - dt.timedelta(days=400),
+                              expires_on=today - dt.timedelta(days=1))
+    return Scene(task=cast.task, tmp_path=tmp_path)
+
+
+def draft_with_a_pending_check_that_hits(cast: Cast, tmp_path: Path) -> Scene:
+    """A second vendor, consented, whose name is an adverse party's: the check is pending."""
+    vendor = f.vetted_vendor(name="Globex Review Services")
+    Party.objects.create(client=cast.matter.client, matter=cast.matter,
+                         name="Globex Review Services Ltd", role=PartyRole.ADVERSE)
+    engagement = engagement_create(actor=cast.staff_on, matter=cast.matter, vendor=vendor,
+                                   scope="Overflow")
+    engagement_record_consent(actor=cast.staff_on, engagement=engagement, given_by="GC",
+                              given_on=firm_today(), scope="Overflow",
+                              evidence=f.pdf_upload(name="consent.pdf"))
+    return Scene(task=cast.task, engagement=engagement, tmp_path=tmp_path)
+
+
+def draft_after_a_declaration_since_clearance(cast: Cast, tmp_path: Path) -> Scene:
+    conflict_declaration_add(actor=cast.vendor_a_user, vendor=cast.engagement_a.vendor,
+                             party_name="Globex", relationship="analyst's former employer")
+    return Scene(task=cast.task, tmp_path=tmp_path)
+
+
+def draft_with_consent_revoked(cast: Cast, tmp_path: Path) -> Scene:
+    engagement_consent_revoke(actor=cast.staff_on, engagement=cast.engagement_a,
+                              reason="Client's letter withdrawing consent")
+    return Scene(task=cast.task, tmp_path=tmp_path)
+
+
+def draft_for_a_client_keeping_data_in_the_us(cast: Cast, tmp_path: Path) -> Scene:
+    client = cast.matter.client
+    client.permitted_countries = ["US"]
+    client.save(update_fields=["permitted_countries"])
+    return Scene(task=cast.task, tmp_path=tmp_path)
+
+
+def in_review_not_opened(cast: Cast, tmp_path: Path) -> Scene:
+    """In review; nobody has opened the version."""
+    return Scene(task=cast.advance(cast.task, TaskStatus.IN_REVIEW), tmp_path=tmp_path)
+
+
 def sign(cast: Cast, scene: Scene, attorney: User) -> None:
+    """The attorney opened the version first: the rule under test is the only one broken."""
     signoff_record(actor=attorney, task=scene.task,
-                   submission=latest_submission(scene.task),  # type: ignore[arg-type]
+                   submission=f.opened(latest_submission(scene.task), attorney),  # type: ignore[arg-type]
                    attestation_accepted=True, confirmation=f.fresh_confirmation())
 
 
@@ -240,6 +322,42 @@ def approve_old_version_after_newer_upload(cast: Cast, scene: Scene) -> None:
                    attestation_accepted=True, confirmation=f.fresh_confirmation())
 
 
+def assign_to_vendor_a(cast: Cast, scene: Scene) -> None:
+    task_assign(actor=cast.staff_on, task=scene.task,
+                engagement=Engagement.objects.get(pk=cast.engagement_a.pk))
+
+
+def admin_pushes_the_expiry_date_and_swaps_the_evidence(cast: Cast, scene: Scene) -> None:
+    """The change form has no date or evidence fields; what it posts anyway is ignored, the
+    trigger refuses the same change by SQL, and the vendor stays blocked."""
+    record = DueDiligenceRecord.objects.get(vendor=cast.engagement_a.vendor,
+                                            kind=DiligenceKind.SOC2_TYPE2)
+    client = _superuser_client()
+    url = reverse("admin:vendors_duediligencerecord_change", args=[record.pk])
+    data = {**_change_form_data(client.get(url)), "expires_on": "2099-12-31",
+            "evidence_sha256": "e" * 64, "evidence": "diligence/other.pdf"}
+    assert client.post(url, data).status_code == 302
+    with pytest.raises(IntegrityError, match="fixed once recorded"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("UPDATE vendors_duediligencerecord SET expires_on = '2099-12-31' "
+                       "WHERE id = %s", [record.pk])
+    with pytest.raises(RuleViolation, match="no SOC 2 Type II report"), transaction.atomic():
+        assign_to_vendor_a(cast, scene)
+
+
+def associate_clears_a_check_with_hits(cast: Cast, scene: Scene) -> None:
+    assert scene.engagement is not None
+    engagement_record_conflict_check(actor=cast.staff_on, engagement=scene.engagement,
+                                     result=ConflictCheckStatus.CLEARED,
+                                     notes="Same name, different company")
+
+
+def sign_without_opening(cast: Cast, scene: Scene) -> None:
+    signoff_record(actor=cast.attorney, task=scene.task,
+                   submission=latest_submission(scene.task),  # type: ignore[arg-type]
+                   attestation_accepted=True, confirmation=f.fresh_confirmation())
+
+
 def _superuser_client() -> Client:
     boss = User.objects.create_superuser("boss", "boss@example.com", f.PASSWORD)
     f.enrol_mfa(boss)  # admin access requires a second factor
@@ -355,6 +473,22 @@ ATTEMPTS: dict[str, Attempt] = {
     "raw SQL delivering with the old version's sign-off": Attempt(
         approved_then_new_version, raw_sql_delivers_with_the_old_versions_signoff,
         IntegrityError, MOVE_REFUSAL),
+    "sign-off without opening the version": Attempt(
+        in_review_not_opened, sign_without_opening, NotEligible,
+        "You have not opened version 1"),
+    "admin edit of a diligence record's dates and evidence": Attempt(
+        draft_with_an_expired_soc2, admin_pushes_the_expiry_date_and_swaps_the_evidence, None),
+    "conflict clearance despite hits by a matter associate": Attempt(
+        draft_with_a_pending_check_that_hits, associate_clears_a_check_with_hits, NotEligible,
+        "conflicts team"),
+    "assignment on a clearance gone stale after a declaration": Attempt(
+        draft_after_a_declaration_since_clearance, assign_to_vendor_a, RuleViolation,
+        "was reopened"),
+    "assignment after the client revoked its consent": Attempt(
+        draft_with_consent_revoked, assign_to_vendor_a, RuleViolation, "revoked its consent"),
+    "assignment to a vendor outside the client's permitted countries": Attempt(
+        draft_for_a_client_keeping_data_in_the_us, assign_to_vendor_a, RuleViolation,
+        "data residency"),
 }
 
 

@@ -152,6 +152,7 @@ def assert_no_approval_without_a_signoff_of_the_latest_version() -> None:
 def sign(attorney: Any, task: Task, submission: Submission | None = None) -> Callable[[], Any]:
     version = submission or latest_submission(task)
     assert version is not None
+    f.opened(version, attorney)
     return lambda: signoff_record(actor=attorney, task=task, submission=version,
                                   attestation_accepted=True, confirmation=f.fresh_confirmation())
 

@@ -120,8 +120,10 @@ def run(side: Side, *, title: str, sla: dt.datetime, steps: list[tuple[str, dt.d
                                        submission=latest_submission(task),  # type: ignore[arg-type]
                                        comments="Tag privilege on items 4-9.")
             else:
+                version = latest_submission(task)
+                assert version is not None
                 signoff_record(actor=attorney, task=task,  # type: ignore[arg-type]
-                               submission=latest_submission(task),  # type: ignore[arg-type]
+                               submission=f.opened(version, attorney),  # type: ignore[arg-type]
                                attestation_accepted=True, confirmation=f.fresh_confirmation())
     return task
 
@@ -129,8 +131,8 @@ def run(side: Side, *, title: str, sla: dt.datetime, steps: list[tuple[str, dt.d
 @pytest.fixture
 def dataset(cast: Cast) -> Cast:
     # The vendors' papers hold throughout 2026 (the factories date them from today).
-    DueDiligenceRecord.objects.update(valid_from=dt.date(2020, 1, 1),
-                                      expires_on=dt.date(2030, 1, 1))
+    f.redate_diligence(DueDiligenceRecord.objects.all(), valid_from=dt.date(2020, 1, 1),
+                       expires_on=dt.date(2030, 1, 1))
     a, b = cast.engagement_a, cast.engagement_b
     a.rate_card = rate_card(a.vendor, *STANDARD_LINES)
     a.save(update_fields=["rate_card"])

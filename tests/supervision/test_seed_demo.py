@@ -41,6 +41,7 @@ from supervision.demo import builder
 from supervision.management.commands.seed_demo import demo_logins
 from supervision.models import BarAdmission, SignOff, SlaPolicy, Submission
 from supervision.services import latest_submission, signoff_eligibility
+from tests import factories as f
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorUser
 from vendors.services import vendor_assignment_blockers
 
@@ -154,6 +155,9 @@ class TestSeededDemo:
                                    matter__responsible_attorney=licensed).first()
         assert task is not None
         submission = latest_submission(task)
+        assert submission is not None
+        for attorney in (lapsed, licensed):  # both read it; the bar admission decides
+            f.opened(submission, attorney)
 
         refused = signoff_eligibility(user=lapsed, task=task, submission=submission)
         allowed = signoff_eligibility(user=licensed, task=task, submission=submission)

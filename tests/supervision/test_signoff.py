@@ -98,7 +98,8 @@ def test_attorney_cannot_sign_off_own_submission(cast: Cast) -> None:
     matter_member_add(actor=cast.admin, matter=cast.matter, user=cast.attorney2,
                       role=MatterRole.TEAM)
     task = cast.advance(cast.task, TaskStatus.IN_PROGRESS)
-    submission = submission_create(actor=cast.attorney2, task=task, upload=f.pdf_upload())
+    submission = f.opened(submission_create(actor=cast.attorney2, task=task,
+                                            upload=f.pdf_upload()), cast.attorney2)
 
     eligibility = signoff_eligibility(user=cast.attorney2, task=task, submission=submission)
 
@@ -114,8 +115,9 @@ def test_attorney_cannot_sign_off_own_submission(cast: Cast) -> None:
 def test_supervising_attorney_is_eligible(cast: Cast) -> None:
     task = in_review(cast)
 
-    eligibility = signoff_eligibility(user=cast.attorney, task=task,
-                                      submission=latest_submission(task))
+    eligibility = signoff_eligibility(
+        user=cast.attorney, task=task,
+        submission=f.opened(latest_submission(task), cast.attorney))  # type: ignore[arg-type]
 
     assert eligibility.eligible
     assert eligibility.blockers == []
@@ -148,7 +150,8 @@ def test_eligible_attorney_approves_and_signoff_records_the_exact_version(cast: 
         version2 = latest_submission(task)
         assert version2 is not None and version2.version == 2
 
-        signoff = signoff_record(actor=cast.attorney, task=task, submission=version2,
+        signoff = signoff_record(actor=cast.attorney, task=task,
+                                 submission=f.opened(version2, cast.attorney),
                                  attestation_accepted=True, comments="Good work.",
                                  confirmation=f.fresh_confirmation())
 
@@ -175,7 +178,7 @@ def test_signoff_without_accepting_the_attestation_is_refused(cast: Cast) -> Non
 
     with pytest.raises(RuleViolation, match="accept the attestation") as refusal:
         signoff_record(actor=cast.attorney, task=task,
-                       submission=latest_submission(task),  # type: ignore[arg-type]
+                       submission=f.opened(latest_submission(task), cast.attorney),  # type: ignore[arg-type]
                        attestation_accepted=False, confirmation=f.fresh_confirmation())
 
     assert refusal.value.code == "attestation_required"
@@ -210,7 +213,8 @@ def test_signoff_of_another_tasks_version_is_refused(cast: Cast) -> None:
 def test_signoff_straight_from_submitted_passes_through_review(cast: Cast) -> None:
     task = cast.advance(cast.task, TaskStatus.SUBMITTED)
 
-    signoff_record(actor=cast.attorney, task=task, submission=latest_submission(task),  # type: ignore[arg-type]
+    signoff_record(actor=cast.attorney, task=task,
+                   submission=f.opened(latest_submission(task), cast.attorney),  # type: ignore[arg-type]
                    attestation_accepted=True, confirmation=f.fresh_confirmation())
 
     assert Task.objects.get(pk=task.pk).status == TaskStatus.APPROVED

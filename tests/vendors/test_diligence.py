@@ -21,6 +21,7 @@ from matters.models import Task, TaskStatus
 from matters.services import task_assign
 from supervision.models import Notification, ReminderKind, ReminderRecord
 from supervision.reminders import reminders_sweep
+from tests import factories as f
 from tests.conftest import Cast
 from tests.vendors.builders import new_vendor, vendor_manager
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor
@@ -47,9 +48,9 @@ def at(day: dt.date) -> dt.datetime:
 
 def record(vendor: Vendor, kind: str = DiligenceKind.NDA, *, valid_from: dt.date | None = None,
            expires_on: dt.date = EXPIRY) -> DueDiligenceRecord:
-    return DueDiligenceRecord.objects.create(vendor=vendor, kind=kind,
-                                             valid_from=valid_from or dt.date(2025, 10, 1),
-                                             expires_on=expires_on)
+    return f.DiligenceFactory.create(vendor=vendor, kind=kind,
+                                     valid_from=valid_from or dt.date(2025, 10, 1),
+                                     expires_on=expires_on)
 
 
 # --- Computed status ------------------------------------------------------------------------
@@ -105,11 +106,12 @@ def test_insurance_and_dpa_alone_do_not_make_a_vendor_current() -> None:
 def _cast_nda(cast: Cast) -> DueDiligenceRecord:
     vendor = cast.engagement_a.vendor
     nda = DueDiligenceRecord.objects.get(vendor=vendor, kind=DiligenceKind.NDA)
-    DueDiligenceRecord.objects.filter(pk=nda.pk).update(valid_from=dt.date(2025, 1, 1),
-                                                        expires_on=EXPIRY)
-    DueDiligenceRecord.objects.filter(vendor=vendor, kind=DiligenceKind.SOC2_TYPE2).update(
-        valid_from=dt.date(2025, 1, 1), expires_on=dt.date(2027, 12, 31))
-    return nda
+    f.redate_diligence(DueDiligenceRecord.objects.filter(pk=nda.pk),
+                       valid_from=dt.date(2025, 1, 1), expires_on=EXPIRY)
+    f.redate_diligence(DueDiligenceRecord.objects.filter(vendor=vendor,
+                                                         kind=DiligenceKind.SOC2_TYPE2),
+                       valid_from=dt.date(2025, 1, 1), expires_on=dt.date(2027, 12, 31))
+    return DueDiligenceRecord.objects.get(vendor=vendor, kind=DiligenceKind.NDA)
 
 
 def test_assignment_works_on_the_last_valid_day_and_is_blocked_the_day_after(cast: Cast
