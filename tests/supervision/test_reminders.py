@@ -304,6 +304,66 @@ def test_a_moved_deadline_gets_fresh_reminders_and_keeps_the_old_record(cast: Ca
     assert old_again == old and new.threshold.startswith(new_due.strftime("%Y%m%dT%H%M"))
 
 
+@pytest.mark.django_db
+def test_a_deadline_pulled_in_after_assignment_gets_its_due_soon_and_a_change_notice(
+    cast: Cast,
+) -> None:
+    standard_policy(reminder_offsets_hours=[-24, 0, 24])
+    task = Task.objects.select_related("matter").get(
+        pk=cast.advance(cast.task, TaskStatus.IN_PROGRESS).pk)
+    now = timezone.now()
+    reminders_sweep(now=now)
+    assert not records(ReminderKind.TASK_DUE_SOON)  # the old deadline is weeks away
+    # Pulled in to 10 business hours from now: "24 h before" has passed, yet it was never sent.
+    new_due = calendar_of(task).shift_business_hours(now, 10)
+    task_change_due_date(actor=cast.staff_on, task=task, kind=DueDateKind.SLA,
+                         new_value=new_due, reason="Client moved the hearing")
+    reminders_sweep(now=now + MINUTE)
+    (due_soon,) = records(ReminderKind.TASK_DUE_SOON)
+    assert due_soon.threshold.endswith("-24h")
+    assert due_soon.threshold.startswith(new_due.astimezone(dt.UTC).strftime("%Y%m%dT%H%M"))
+    (notice,) = records(ReminderKind.DUE_DATE_CHANGED)
+    assert recipients_of(notice) == recipients_of(due_soon) == {"vendor_a", "staff_on"}
+    moved = [m for m in mail.outbox if m.subject.startswith("Vendor delivery sla moved")]
+    assert len(moved) == 2 and "Client moved the hearing" in moved[0].body
+    reminders_sweep(now=now + 2 * MINUTE)  # nothing twice
+    assert len(records(ReminderKind.TASK_DUE_SOON, ReminderKind.DUE_DATE_CHANGED)) == 2
+
+
+@pytest.mark.django_db
+def test_a_missed_vendor_deadline_escalates_vendor_then_responsible_then_manager(
+    cast: Cast,
+) -> None:
+    standard_policy(reminder_offsets_hours=[0], vendor_escalate_to_responsible_after_hours=8,
+                    vendor_escalate_to_manager_after_hours=16)
+    manager = User.objects.create_user("vendor_manager", email="vm@example.com")
+    vendor = cast.engagement_a.vendor
+    vendor.manager = manager
+    vendor.save(update_fields=["manager"])
+    task = Task.objects.select_related("matter").get(
+        pk=cast.advance(cast.task, TaskStatus.IN_PROGRESS).pk)
+    calendar, due = calendar_of(task), task.sla_due_at
+    eight, sixteen = (calendar.shift_business_hours(due, 8),
+                      calendar.shift_business_hours(due, 16))
+
+    def ladder() -> list[tuple[str, set[str]]]:
+        return [(after_deadline(r), recipients_of(r)) for r in records(
+            ReminderKind.TASK_OVERDUE, ReminderKind.TASK_ESCALATED)]
+
+    reminders_sweep(now=due)
+    assert ladder() == [("+0h", {"vendor_a", "staff_on"})]
+    reminders_sweep(now=eight - MINUTE)
+    assert len(ladder()) == 1
+    reminders_sweep(now=eight)
+    reminders_sweep(now=sixteen - MINUTE)
+    assert ladder()[1:] == [(">responsible", {task.matter.responsible_attorney.username})]
+    reminders_sweep(now=sixteen)
+    reminders_sweep(now=sixteen + dt.timedelta(days=5))
+    assert [rung for rung, _ in ladder()] == ["+0h", ">responsible", ">manager"]
+    assert ladder()[2][1] == {"vendor_manager"}
+    assert mailed(ESCALATED)["vm@example.com"] == 1
+
+
 # --- Review windows and the escalation ladder --------------------------------------------------
 
 
