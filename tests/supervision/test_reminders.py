@@ -583,7 +583,8 @@ def test_an_email_that_keeps_failing_gives_up_is_shown_alerted_and_rearmed(
     monkeypatch.undo()
     assert notification_email_rearm(actor=ops, notification_ids=[refused.pk]) == 1
     event = AuditEvent.objects.get(action="notification.email_rearmed")
-    assert event.before["email_attempts"] == MAX_EMAIL_ATTEMPTS and event.actor_id == ops.pk
+    assert event.before is not None and event.actor_id == ops.pk
+    assert event.before["email_attempts"] == MAX_EMAIL_ATTEMPTS
     assert reminders_deliver(now=now).sent == 1
     assert mailed()["attorney2@example.com"] == 1
     assert Notification.objects.get(pk=refused.pk).email_state == EmailState.SENT
