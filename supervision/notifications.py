@@ -20,7 +20,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from lpo_tracker.clock import zone_named
-from supervision.models import DeliveryPreference, Notification, NotificationSettings
+from supervision.models import (
+    DeliveryPreference,
+    EmailState,
+    Notification,
+    NotificationSettings,
+)
 from supervision.reminders import (
     SEND_ERRORS,
     SMTP_TIMEOUT_SECONDS,
@@ -131,5 +136,6 @@ def _send_digest(reader_id: int, now: dt.datetime, connection: BaseEmailBackend)
                 headers={"Auto-Submitted": "auto-generated"},
             ).send()
         Notification.objects.filter(pk__in=[item.pk for item in items],
-                                    emailed_at__isnull=True).update(emailed_at=timezone.now())
+                                    emailed_at__isnull=True).update(
+            emailed_at=timezone.now(), email_state=EmailState.SENT)
         return 1
