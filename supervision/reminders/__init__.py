@@ -9,10 +9,14 @@ A reminder goes through three steps. Each is safe to repeat, and safe to run twi
 2. Record (the claim). In one transaction per batch: insert the `ReminderRecord`s (INSERT …
    ON CONFLICT DO NOTHING on the unique key) and one in-app `Notification` per recipient
    (unique per user and reminder). A retry, a rerun or a second sweep records nothing twice.
-3. Deliver. Claim one notification at a time (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL),
-   send its e-mail, mark `emailed_at` with a conditional update, commit. A record's `sent_at`
-   is set once none of its immediate e-mails is left. Whatever a crash leaves unsent, the next
-   sweep sends; two deliverers never pick the same row.
+3. Deliver (the outbox). Each notification is the outbox row of its e-mail: state,
+   attempts, next attempt, last error. Claim one due row at a time (SELECT … FOR UPDATE
+   SKIP LOCKED on PostgreSQL), send its e-mail, mark it sent with a conditional update,
+   commit. An unreachable mail server stops the run and counts on no e-mail; a refused
+   message backs off on its own row and finally gives up for a person to re-arm
+   (`deliver.py`, `outbox.py`). A record's `sent_at` is set once none of its immediate
+   e-mails is left. Whatever a crash leaves unsent, the next sweep sends; two deliverers
+   never pick the same row.
 
 The one gap no database can close is the SMTP boundary: if the process dies after the mail
 server accepted a message and before the commit that marks it, that one message goes again
