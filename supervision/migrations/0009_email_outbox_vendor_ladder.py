@@ -13,7 +13,7 @@ def mark_sent(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supervision', '0004_review_reminder_offsets'),
+        ('supervision', '0008_review_queue_version'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -60,12 +60,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='notification',
             name='kind',
-            field=models.CharField(choices=[('review_waiting', 'Review waiting'), ('review_due_soon', 'Review due soon'), ('review_overdue', 'Review overdue'), ('review_escalated', 'Review escalated'), ('task_due_soon', 'Task due soon'), ('task_overdue', 'Task overdue'), ('task_escalated', 'Vendor deadline escalated'), ('due_date_changed', 'Due date changed'), ('diligence_expiring', 'Due diligence expiring'), ('budget_threshold', 'Budget threshold reached')], max_length=30),
+            field=models.CharField(choices=[('review_waiting', 'Review waiting'), ('review_due_soon', 'Review due soon'), ('review_overdue', 'Review overdue'), ('review_escalated', 'Review escalated'), ('task_due_soon', 'Task due soon'), ('task_overdue', 'Task overdue'), ('task_escalated', 'Vendor deadline escalated'), ('due_date_changed', 'Due date changed'), ('diligence_expiring', 'Due diligence expiring'), ('budget_threshold', 'Budget threshold reached'), ('access_changed', 'Access to a matter changed')], max_length=30),
         ),
         migrations.AlterField(
             model_name='reminderrecord',
             name='kind',
-            field=models.CharField(choices=[('review_waiting', 'Review waiting'), ('review_due_soon', 'Review due soon'), ('review_overdue', 'Review overdue'), ('review_escalated', 'Review escalated'), ('task_due_soon', 'Task due soon'), ('task_overdue', 'Task overdue'), ('task_escalated', 'Vendor deadline escalated'), ('due_date_changed', 'Due date changed'), ('diligence_expiring', 'Due diligence expiring'), ('budget_threshold', 'Budget threshold reached')], max_length=30),
+            field=models.CharField(choices=[('review_waiting', 'Review waiting'), ('review_due_soon', 'Review due soon'), ('review_overdue', 'Review overdue'), ('review_escalated', 'Review escalated'), ('task_due_soon', 'Task due soon'), ('task_overdue', 'Task overdue'), ('task_escalated', 'Vendor deadline escalated'), ('due_date_changed', 'Due date changed'), ('diligence_expiring', 'Due diligence expiring'), ('budget_threshold', 'Budget threshold reached'), ('access_changed', 'Access to a matter changed')], max_length=30),
         ),
         migrations.AddIndex(
             model_name='notification',
