@@ -91,8 +91,11 @@ def send_review_waiting(submission_id: int) -> None:
 @shared_task(name="supervision.send_access_notice", soft_time_limit=60, time_limit=90,
              **RETRYING)
 def send_access_notice(reminder_id: int) -> None:
-    """Right after a change of someone's access to a matter commits: their e-mail."""
-    _raise_if_failed(reminders_deliver(reminder_ids=[reminder_id]))
+    """Right after a change of someone's access to a matter commits: their e-mail (a failed
+    one stays in the outbox, which retries it with back-off)."""
+    with _fresh_connection_on_db_error():
+        delivery = reminders_deliver(reminder_ids=[reminder_id])
+    _log_delivery(delivery)
 
 
 @shared_task(name="supervision.sweep_reminders", soft_time_limit=240, time_limit=300,
