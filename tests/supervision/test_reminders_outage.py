@@ -24,7 +24,8 @@ from django.test import override_settings
 from supervision.models import EmailState, Notification
 from supervision.tasks import sweep_reminders
 from tests.conftest import Cast
-from tests.supervision.test_reminders_worker import WAIT_SECONDS, drain, overdue_tasks, wait_for
+from tests.supervision.test_reminders_worker import drain, overdue_tasks
+from tests.waits import EVENT_TIMEOUT_SECONDS, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -139,7 +140,7 @@ def test_a_database_connection_dropped_mid_sweep_is_retried_and_the_sweep_finish
     sweep_reminders.delay()  # no beat in this test: only the task's own retry can finish it
     wait_for(terminated.is_set, "the worker's backend to be terminated")
     wait_for(lambda: not Notification.objects.filter(emailed_at__isnull=True).exists(),
-             "the retried sweep to send the rest", timeout=WAIT_SECONDS * 4)
+             "the retried sweep to send the rest", timeout=EVENT_TIMEOUT_SECONDS * 2)
     per_notification = received_per_notification(smtp.sink)
     assert set(per_notification) == set(Notification.objects.values_list("pk", flat=True))
     # At-least-once at the SMTP boundary only: the one message in flight may go twice.
