@@ -228,8 +228,12 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        # Unacked tasks come back after this; longer than the longest hard time limit.
-        "visibility_timeout": 3600,
+        # A task taken by a worker that died is handed to another after this. 600 s: longer
+        # than the longest hard time limit (300 s), so a running task is never handed out
+        # twice, and no countdown or ETA in the project exceeds it (the longest retry delay is
+        # 300 s). The beat's 5-minute sweep recovers sooner anyway: it redoes the work from
+        # the database, not from the message.
+        "visibility_timeout": 600,
     }
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, object] = {}
     if REDIS_KEY_PREFIX:
@@ -321,6 +325,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "LPO Tracker <lpo-tracker@localhost>")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Where the reminder outbox reports e-mails that gave up (once the mail server answers again).
+OPS_ALERT_EMAIL = env_str("OPS_ALERT_EMAIL", "")
 
 # --- Security ----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -40,6 +40,7 @@ from supervision.models import (
     Submission,
     SubmissionOpening,
 )
+from supervision.reminders.outbox import may_manage_outbox, notification_email_rearm
 from supervision.services import review_start, task_deliver
 
 # --- Attorneys ----------------------------------------------------------------------------
@@ -293,11 +294,23 @@ class ReviewQueueVersionAdmin(ViewOnlyAdmin):
 class NotificationAdmin(MatterWallsAdmin, LpoModelAdmin):
     """Written by the reminder machinery; the admin may only read or clear them."""
 
-    list_display = ["subject", "user", "kind", "created_at", "read_at", "emailed_at"]
-    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
-    search_fields = ["subject", "user__username"]
+    list_display = ["subject", "user", "kind", "created_at", "read_at", "email_state",
+                    "email_attempts", "email_next_attempt_at", "emailed_at"]
+    list_filter = ["email_state", "kind", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subject", "user__username", "email_last_error"]
     date_hierarchy = "created_at"
     list_select_related = ["user"]
+    actions = ["rearm_emails"]
+
+    @admin.action(description="Re-arm the selected e-mails that gave up",
+                  permissions=["manage_email_outbox"])
+    def rearm_emails(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        count = notification_email_rearm(actor=request.user,
+                                         notification_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Re-armed {count} e-mail(s); the next sweep sends them.")
+
+    def has_manage_email_outbox_permission(self, request: HttpRequest) -> bool:
+        return may_manage_outbox(request.user)
 
     def without_walls(self, queryset: QuerySet[Notification], user: Any
                       ) -> QuerySet[Notification]:

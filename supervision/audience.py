@@ -26,7 +26,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from matters.models import Engagement, EthicalWall, Matter, Task
-from supervision.models import Notification
+from supervision.models import EmailState, Notification
 from vendors.models import VendorUser
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ def withhold_invisible(notifications: QuerySet[Notification]) -> int:
     """Mark the not-yet-sent notifications whose user may no longer see their subject as
     withheld: they are never e-mailed, and their reminders can complete."""
     return (notifications.filter(emailed_at__isnull=True, withheld_at__isnull=True)
-            .exclude(notification_visible()).update(withheld_at=timezone.now()))
+            .exclude(notification_visible())
+            .update(withheld_at=timezone.now(), email_state=EmailState.WITHHELD,
+                    email_next_attempt_at=None))
 
 
 def _matters_of(planned: Sequence[PlannedReminder]) -> dict[tuple[str, int], int]:

@@ -260,6 +260,15 @@ class SlaPolicy(models.Model):
     )
     escalate_to_responsible_after_hours = models.PositiveIntegerField(default=8)
     escalate_to_partner_after_hours = models.PositiveIntegerField(default=24)
+    # A missed vendor deadline climbs its own ladder: the vendor's contacts hear at the
+    # deadline (reminder_offsets_hours), then the matter's responsible attorney, then the
+    # vendor's manager at the firm, these many business hours after the deadline.
+    vendor_escalate_to_responsible_after_hours = models.PositiveIntegerField(
+        default=8, help_text="Business hours after a missed vendor deadline: responsible attorney"
+    )
+    vendor_escalate_to_manager_after_hours = models.PositiveIntegerField(
+        default=24, help_text="Business hours after a missed vendor deadline: vendor manager"
+    )
     escalation_partner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -323,6 +332,8 @@ class ReminderKind(models.TextChoices):
     REVIEW_ESCALATED = "review_escalated", "Review escalated"
     TASK_DUE_SOON = "task_due_soon", "Task due soon"
     TASK_OVERDUE = "task_overdue", "Task overdue"
+    TASK_ESCALATED = "task_escalated", "Vendor deadline escalated"
+    DUE_DATE_CHANGED = "due_date_changed", "Due date changed"
     DILIGENCE_EXPIRING = "diligence_expiring", "Due diligence expiring"
     BUDGET_THRESHOLD = "budget_threshold", "Budget threshold reached"
     ACCESS_CHANGED = "access_changed", "Access to a matter changed"
@@ -360,7 +371,20 @@ class ReminderRecord(models.Model):
         return f"{self.kind} {self.object_type}:{self.object_id} @{self.threshold}"
 
 
+class EmailState(models.TextChoices):
+    """A notification's e-mail in the outbox (`supervision.reminders.deliver`)."""
+
+    PENDING = "pending", "Waiting to be sent"
+    RETRYING = "retrying", "Failed, retrying with back-off"
+    SENT = "sent", "Sent"
+    GAVE_UP = "gave_up", "Gave up"
+    WITHHELD = "withheld", "Withheld (the recipient is screened now)"
+
+
 class Notification(models.Model):
+    """One in-app notification, and the outbox row of its e-mail (one per recipient and
+    reminder): state, attempts, next attempt, last error."""
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -377,6 +401,13 @@ class Notification(models.Model):
     # Never e-mailed: at send time the recipient could no longer see what it is about (an
     # ethical wall, a reassignment). `supervision.audience.notification_visible`.
     withheld_at = models.DateTimeField(null=True, blank=True)
+    email_state = models.CharField(max_length=10, choices=EmailState.choices,
+                                   default=EmailState.PENDING)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    email_last_error = models.TextField(blank=True)
+    # When the ops address was told that this e-mail gave up (once per give-up).
+    email_alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -387,6 +418,11 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
+            models.Index(fields=["created_at"], condition=Q(email_state="gave_up"),
+                         name="notification_gave_up_idx"),
+        ]
+        permissions = [
+            ("manage_email_outbox", "Can see and re-arm e-mails that gave up"),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,12 @@ from django.utils import timezone
 
 from lpo_tracker.clock import zone_named
 from supervision.audience import notification_visible, withhold_invisible
-from supervision.models import DeliveryPreference, Notification, NotificationSettings
+from supervision.models import (
+    DeliveryPreference,
+    EmailState,
+    Notification,
+    NotificationSettings,
+)
 from supervision.reminders import (
     SEND_ERRORS,
     SMTP_TIMEOUT_SECONDS,
@@ -133,5 +138,6 @@ def _send_digest(reader_id: int, now: dt.datetime, connection: BaseEmailBackend)
                 headers={"Auto-Submitted": "auto-generated"},
             ).send()
         Notification.objects.filter(pk__in=[item.pk for item in items],
-                                    emailed_at__isnull=True).update(emailed_at=timezone.now())
+                                    emailed_at__isnull=True).update(
+            emailed_at=timezone.now(), email_state=EmailState.SENT)
         return 1

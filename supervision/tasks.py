@@ -1,14 +1,24 @@
 """Celery tasks for reminders. Each loads what it needs by id and calls a service in
 `supervision.reminders`; each is idempotent, so a retry, a redelivery after a crash
-(`acks_late`) or a second beat does no harm. Mail-server errors retry with backoff.
+(`acks_late`) or a second beat does no harm.
+
+A transient database error (a terminated backend, a failover, a restart: psycopg's
+OperationalError / InterfaceError, which Django re-raises as its own) retries the task with
+back-off: 2 s, 4 s … at most 120 s, on a fresh connection. Reminder e-mails that fail are
+not the task's business: the outbox keeps each one with its own back-off
+(`supervision.reminders.deliver`) and the next sweep tries what is due. Digests still retry
+the task on mail-server errors.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError, connections
 from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
@@ -29,15 +39,39 @@ logger = logging.getLogger(__name__)
 # What `.delay()` raises when the broker is unreachable (kombu wraps most of it).
 BROKER_ERRORS: tuple[type[Exception], ...] = (KombuError, RedisError, OSError)
 
+# Errors of the database connection, not of the data: worth another try on a new connection.
+DB_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
 RETRYING: dict[str, Any] = {
     "acks_late": True,
     "ignore_result": True,
-    "autoretry_for": SEND_ERRORS,
-    "retry_backoff": 5,  # 5 s, 10 s, 20 s … with jitter
-    "retry_backoff_max": 300,  # well inside the broker's visibility timeout
+    "autoretry_for": DB_ERRORS,
+    "retry_backoff": 2,  # 2 s, 4 s, 8 s … with jitter
+    # Countdowns stay far inside the broker's visibility timeout (600 s, settings.py): a
+    # retry waiting in a worker is never handed to a second one.
+    "retry_backoff_max": 120,
     "retry_jitter": True,
-    "max_retries": 6,
+    "max_retries": 10,
 }
+DIGEST_RETRYING: dict[str, Any] = {**RETRYING, "autoretry_for": (*DB_ERRORS, *SEND_ERRORS),
+                                   "max_retries": 6}
+
+
+@contextmanager
+def _fresh_connection_on_db_error() -> Iterator[None]:
+    """A broken connection is closed before the retry, so the retry opens a new one."""
+    try:
+        yield
+    except DB_ERRORS:
+        connections.close_all()
+        raise
+
+
+def _log_delivery(delivery: Delivery) -> None:
+    if delivery.failed or delivery.outage:
+        logger.warning("%d e-mail(s) failed%s; the outbox retries them with back-off",
+                       delivery.failed,
+                       f", mail server unreachable ({delivery.outage})" if delivery.outage else "")
 
 
 def _raise_if_failed(delivery: Delivery) -> None:
@@ -49,36 +83,46 @@ def _raise_if_failed(delivery: Delivery) -> None:
              **RETRYING)
 def send_review_waiting(submission_id: int) -> None:
     """Right after a submission commits: tell the matter's supervising attorneys."""
-    result = review_waiting_notify(submission_id=submission_id, now=timezone.now())
-    _raise_if_failed(result.delivery)
+    with _fresh_connection_on_db_error():
+        result = review_waiting_notify(submission_id=submission_id, now=timezone.now())
+    _log_delivery(result.delivery)
 
 
 @shared_task(name="supervision.send_access_notice", soft_time_limit=60, time_limit=90,
              **RETRYING)
 def send_access_notice(reminder_id: int) -> None:
-    """Right after a change of someone's access to a matter commits: their e-mail."""
-    _raise_if_failed(reminders_deliver(reminder_ids=[reminder_id]))
+    """Right after a change of someone's access to a matter commits: their e-mail (a failed
+    one stays in the outbox, which retries it with back-off)."""
+    with _fresh_connection_on_db_error():
+        delivery = reminders_deliver(reminder_ids=[reminder_id])
+    _log_delivery(delivery)
 
 
 @shared_task(name="supervision.sweep_reminders", soft_time_limit=240, time_limit=300,
              **RETRYING)
 def sweep_reminders() -> None:
     """The periodic sweep: record what is due and send whatever is still unsent."""
-    result = reminders_sweep(now=timezone.now())
-    _raise_if_failed(result.delivery)
+    with _fresh_connection_on_db_error():
+        result = reminders_sweep(now=timezone.now())
+    _log_delivery(result.delivery)
 
 
 @shared_task(name="supervision.sweep_budgets", soft_time_limit=240, time_limit=300,
              **RETRYING)
 def sweep_budgets() -> None:
     """Engagements whose accrued cost reached 80% or 100% of their budget cap."""
-    _raise_if_failed(budget_sweep(now=timezone.now()).delivery)
+    with _fresh_connection_on_db_error():
+        result = budget_sweep(now=timezone.now())
+    _log_delivery(result.delivery)
 
 
-@shared_task(name="supervision.send_digests", soft_time_limit=240, time_limit=300, **RETRYING)
+@shared_task(name="supervision.send_digests", soft_time_limit=240, time_limit=300,
+             **DIGEST_RETRYING)
 def send_digests() -> None:
     """Hourly: the daily digest of each reader whose digest hour has come."""
-    _raise_if_failed(digests_send(now=timezone.now()))
+    with _fresh_connection_on_db_error():
+        delivery = digests_send(now=timezone.now())
+    _raise_if_failed(delivery)
 
 
 def enqueue_review_waiting(submission_id: int) -> None:

@@ -46,6 +46,7 @@ from supervision.forms import (
 )
 from supervision.models import OpenedVia, Submission
 from supervision.page_cache import cached_fragment
+from supervision.reminders.outbox import emails_given_up_for
 from supervision.reports.charts import review_age_chart, sla_compliance_chart
 from supervision.reports.dashboard import dashboard_for
 from supervision.selectors import (
@@ -88,6 +89,9 @@ def _task_url(task: Task) -> str:
 # --- Dashboard ---------------------------------------------------------------------------
 
 
+DASHBOARD_GAVE_UP_LIMIT = 10
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -104,6 +108,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "latest_notifications": list(notices.notifications_for(user)[:5]),
         "sla_chart": sla_compliance_chart(board.sla_weeks),
         "age_chart": review_age_chart(board.review_ages),
+        "emails_given_up": list(emails_given_up_for(user)[:DASHBOARD_GAVE_UP_LIMIT]),
     }
     return render(request, "supervision/dashboard.html", context)
 

@@ -9,10 +9,14 @@ A reminder goes through three steps. Each is safe to repeat, and safe to run twi
 2. Record (the claim). In one transaction per batch: insert the `ReminderRecord`s (INSERT …
    ON CONFLICT DO NOTHING on the unique key) and one in-app `Notification` per recipient
    (unique per user and reminder). A retry, a rerun or a second sweep records nothing twice.
-3. Deliver. Claim one notification at a time (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL),
-   send its e-mail, mark `emailed_at` with a conditional update, commit. A record's `sent_at`
-   is set once none of its immediate e-mails is left. Whatever a crash leaves unsent, the next
-   sweep sends; two deliverers never pick the same row.
+3. Deliver (the outbox). Each notification is the outbox row of its e-mail: state,
+   attempts, next attempt, last error. Claim one due row at a time (SELECT … FOR UPDATE
+   SKIP LOCKED on PostgreSQL), send its e-mail, mark it sent with a conditional update,
+   commit. An unreachable mail server stops the run and counts on no e-mail; a refused
+   message backs off on its own row and finally gives up for a person to re-arm
+   (`deliver.py`, `outbox.py`). A record's `sent_at` is set once none of its immediate
+   e-mails is left. Whatever a crash leaves unsent, the next sweep sends; two deliverers
+   never pick the same row.
 
 The one gap no database can close is the SMTP boundary: if the process dies after the mail
 server accepted a message and before the commit that marks it, that one message goes again
@@ -39,9 +43,9 @@ import logging
 from django.db.models import Exists, OuterRef
 
 from matters.models import Task
-from supervision.models import ReminderKind, ReminderRecord, Submission
+from supervision.models import Notification, ReminderKind, Submission
 from supervision.reminders.base import (
-    MAX_DELIVERY_ATTEMPTS,
+    MAX_EMAIL_ATTEMPTS,
     SEND_ERRORS,
     SMTP_TIMEOUT_SECONDS,
     TASK_OBJECT,
@@ -53,15 +57,17 @@ from supervision.reminders.base import (
     SweepResult,
     one_line,
     recorded_ids,
+    retry_delay,
 )
 from supervision.reminders.base import Clock as Clock
-from supervision.reminders.deliver import reader_screened, reminders_deliver
+from supervision.reminders.deliver import OPEN_STATES, reader_screened, reminders_deliver
+from supervision.reminders.outbox import notification_email_rearm
 from supervision.reminders.plan import reminders_plan
 from supervision.reminders.plan_reviews import plan_review_waiting
 from supervision.reminders.record import reminders_record
 
 __all__ = [
-    "MAX_DELIVERY_ATTEMPTS",
+    "MAX_EMAIL_ATTEMPTS",
     "SEND_ERRORS",
     "SMTP_TIMEOUT_SECONDS",
     "Audience",
@@ -71,6 +77,7 @@ __all__ = [
     "PlannedReminder",
     "Recorded",
     "SweepResult",
+    "notification_email_rearm",
     "one_line",
     "pending_delivery_count",
     "reader_screened",
@@ -79,6 +86,7 @@ __all__ = [
     "reminders_plan",
     "reminders_record",
     "reminders_sweep",
+    "retry_delay",
     "review_waiting_notify",
 ]
 
@@ -92,7 +100,7 @@ def reminders_sweep(*, now: dt.datetime) -> SweepResult:
     """Plan, record and deliver everything due at `now`, then retry what earlier runs left."""
     planned = reminders_plan(now=now)
     recorded = reminders_record(planned=planned, now=now)
-    delivery = reminders_deliver()
+    delivery = reminders_deliver(now=now)
     logger.info("Reminder sweep at %s: %d planned, %d recorded, %d e-mails sent, %d failed",
                 now.isoformat(), len(planned), recorded.recorded, delivery.sent, delivery.failed)
     return SweepResult(planned=len(planned), recorded=recorded.recorded, delivery=delivery)
@@ -110,10 +118,11 @@ def review_waiting_notify(*, submission_id: int, now: dt.datetime) -> SweepResul
     recorded = reminders_record(planned=planned, now=now)
     key = (TASK_OBJECT, submission["task_id"], ReminderKind.REVIEW_WAITING,
            f"v{submission['version']}")
-    delivery = reminders_deliver(reminder_ids=recorded_ids([key]).values())
+    delivery = reminders_deliver(reminder_ids=recorded_ids([key]).values(), now=now)
     return SweepResult(planned=len(planned), recorded=recorded.recorded, delivery=delivery)
 
 
 def pending_delivery_count() -> int:
-    return ReminderRecord.objects.filter(sent_at__isnull=True,
-                                         attempts__lt=MAX_DELIVERY_ATTEMPTS).count()
+    """E-mails still to go (pending or retrying; given-up ones wait for a person)."""
+    return Notification.objects.filter(emailed_at__isnull=True,
+                                       email_state__in=OPEN_STATES).count()

@@ -45,11 +45,17 @@ DILIGENCE_OBJECT = "vendors.duediligencerecord"
 # Days before expiry, closest first: a record found at 5 days left gets the "7d" notice only.
 # The widest is the "expiring" horizon of the vendor pages (vendors.selectors).
 DILIGENCE_THRESHOLDS = ((1, "1d"), (7, "7d"), (EXPIRING_WITHIN_DAYS, f"{EXPIRING_WITHIN_DAYS}d"))
+# Moved due dates older than this are not announced any more (a sweep down for a week).
+DUE_DATE_CHANGE_HORIZON = dt.timedelta(days=7)
 RECORD_BATCH = 1000
 DELIVERY_CHUNK = 500
 ID_CHUNK = 2000
-# A reminder whose e-mail failed this often is left for a person (admin shows last_error).
-MAX_DELIVERY_ATTEMPTS = 8
+# An e-mail the server refused is tried again after 1 minute, doubling to a 6-hour cap; it
+# gives up at the 21st refusal, 74.5 hours after the first (more than three days, a long
+# weekend of a broken mailbox). An outage (no connection at all) counts on no e-mail.
+FIRST_RETRY_DELAY = dt.timedelta(minutes=1)
+MAX_RETRY_DELAY = dt.timedelta(hours=6)
+MAX_EMAIL_ATTEMPTS = 21
 # Stop claiming new e-mails after this long, well inside the tasks' soft time limit; the next
 # sweep carries on.
 DELIVERY_BUDGET_SECONDS = 180.0
@@ -71,6 +77,10 @@ SUBJECTS: dict[str, str] = {
     "(matter {matter_number})",
     ReminderKind.TASK_DUE_SOON: "Due {deadline_local}: {task_title} (matter {matter_number})",
     ReminderKind.TASK_OVERDUE: "Overdue: {task_title} (matter {matter_number})",
+    ReminderKind.TASK_ESCALATED: "Escalation, vendor deadline missed: {task_title} "
+    "(matter {matter_number})",
+    ReminderKind.DUE_DATE_CHANGED: "{due_kind_title} moved to {deadline_local}: {task_title} "
+    "(matter {matter_number})",
     ReminderKind.DILIGENCE_EXPIRING: "{document} for {vendor_name} expires {expires_on}",
 }
 
@@ -121,8 +131,11 @@ class Recorded:
 @dataclass
 class Delivery:
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # sends that failed this run (each counted on its own e-mail)
+    gave_up: int = 0
+    alerted: int = 0  # given-up e-mails reported to the ops address
     reminders_completed: int = 0
+    outage: str = ""  # the mail server was unreachable: the run stopped, nothing counted
     errors: list[str] = field(default_factory=list)
 
 
@@ -134,6 +147,11 @@ class SweepResult:
 
 
 # --- Small helpers --------------------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long an e-mail refused `attempts` times waits before the next try."""
+    return min(FIRST_RETRY_DELAY * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY)
 
 
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -350,6 +368,12 @@ def task_context(row: dict[str, Any], deadline: dt.datetime | None) -> dict[str,
             vendor_time_zone=row["engagement__vendor__time_zone"] or "",
         )
     return context
+
+
+def user_label(row: dict[str, Any], prefix: str) -> str:
+    """A person's name from a `values()` row (first/last name, else username)."""
+    name = f"{row[f'{prefix}first_name'] or ''} {row[f'{prefix}last_name'] or ''}".strip()
+    return name or row[f"{prefix}username"] or "someone"
 
 
 def task_label(row: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from supervision.reminders.base import (
 )
 from supervision.reminders.plan_diligence import plan_diligence
 from supervision.reminders.plan_reviews import plan_review_deadlines, plan_review_waiting
-from supervision.reminders.plan_tasks import plan_task_deadlines
+from supervision.reminders.plan_tasks import plan_due_date_changes, plan_task_deadlines
 from supervision.sla import PolicySet
 
 
@@ -29,6 +29,7 @@ def reminders_plan(*, now: dt.datetime) -> list[PlannedReminder]:
     return [
         *plan_review_waiting(Task.objects.all(), audience),
         *plan_review_deadlines(clock, policies, audience, widest),
+        *plan_due_date_changes(now, audience),
         *plan_task_deadlines(clock, policies, audience, widest),
         *plan_diligence(firm_today(now)),
     ]

@@ -13,7 +13,9 @@ from django.db.models.functions import Cast, Concat
 
 from matters.models import (
     AWAITING_REVIEW_STATES,
+    DueDateKind,
     Task,
+    TaskDueDateChange,
     TaskStatus,
 )
 from supervision.models import (
@@ -84,10 +86,14 @@ def plan_review_deadlines(clock: Clock, policies: PolicySet, audience: Audience,
     2. In memory, per task: its policy, its calendar, the thresholds `now` has reached.
     3. Drop keys already recorded; read recipients in batches for what is left.
     """
+    moved = TaskDueDateChange.objects.filter(task=OuterRef("pk"), kind=DueDateKind.REVIEW,
+                                             changed_at__gte=OuterRef("submitted_at"))
     rows = list(
         with_latest_version(
             Task.objects.filter(status__in=AWAITING_REVIEW_STATES, review_due_at__lte=widest)
-        ).values(*TASK_FIELDS, "review_due_at", "submitted_at", "latest_submitter")
+        ).annotate(window_moved=Exists(moved))
+        .values(*TASK_FIELDS, "review_due_at", "submitted_at", "latest_submitter",
+                "window_moved")
     )
     due: list[tuple[Key, dict[str, Any], SlaPolicy, str]] = []
     for row in rows:
@@ -95,8 +101,11 @@ def plan_review_deadlines(clock: Clock, policies: PolicySet, audience: Audience,
         calendar = clock.calendar_key(row, policy)
         deadline = row["review_due_at"]
         stamp = deadline_stamp(deadline)
+        # A window moved since the submission is planned from its new end, "due soon"
+        # included (see plan_task_deadlines).
+        started = None if row["window_moved"] else row["submitted_at"]
         offset = clock.latest_reached(calendar, deadline, policy_offsets(policy, review=True),
-                                      row["submitted_at"])
+                                      started)
         if offset is not None:
             reviewer_kind = (ReminderKind.REVIEW_DUE_SOON if offset < 0
                              else ReminderKind.REVIEW_OVERDUE)

@@ -18,18 +18,25 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.contrib.auth.models import Permission, User
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from lpo_tracker.audit.models import AuditEvent
 from matters.models import DueDateKind, Task, TaskStatus
 from matters.services import task_assign, task_change_due_date, task_start
 from supervision import services as supervision_services
 from supervision import tasks as reminder_tasks
 from supervision.models import (
     DeliveryPreference,
+    EmailState,
     Notification,
     NotificationSettings,
     ReminderKind,
@@ -43,14 +50,16 @@ from supervision.notifications import (
     unread_count,
 )
 from supervision.reminders import (
-    MAX_DELIVERY_ATTEMPTS,
-    DeliveryIncomplete,
+    MAX_EMAIL_ATTEMPTS,
+    notification_email_rearm,
     reminders_deliver,
     reminders_plan,
     reminders_record,
     reminders_sweep,
+    retry_delay,
     review_waiting_notify,
 )
+from supervision.reminders.outbox import emails_given_up_for
 from supervision.services import latest_submission, review_start, submission_create
 from supervision.sla import BusinessCalendar
 from tests import factories as f
@@ -75,8 +84,11 @@ def standard_policy(**fields: Any) -> SlaPolicy:
 
 
 def records(*kinds: str) -> list[ReminderRecord]:
+    """Recorded reminders of these kinds (default: all but the vendor-deadline ladder, which
+    its own tests read)."""
     found = ReminderRecord.objects.order_by("id")
-    return list(found.filter(kind__in=kinds) if kinds else found)
+    return list(found.filter(kind__in=kinds) if kinds
+                else found.exclude(kind=ReminderKind.TASK_ESCALATED))
 
 
 def recipients_of(record: ReminderRecord) -> set[str]:
@@ -85,9 +97,15 @@ def recipients_of(record: ReminderRecord) -> set[str]:
 
 
 def mailed(subject_start: str = "") -> Counter[str]:
-    """How many e-mails each address got (only those whose subject starts so)."""
+    """How many e-mails each address got (only those whose subject starts so; escalations
+    of a missed vendor deadline only when asked for)."""
     return Counter(address for message in mail.outbox
-                   if message.subject.startswith(subject_start) for address in message.to)
+                   if message.subject.startswith(subject_start)
+                   and (subject_start or not message.subject.startswith(ESCALATED))
+                   for address in message.to)
+
+
+ESCALATED = "Escalation, vendor deadline missed"
 
 
 def after_deadline(record: ReminderRecord) -> str:
@@ -286,6 +304,66 @@ def test_a_moved_deadline_gets_fresh_reminders_and_keeps_the_old_record(cast: Ca
     assert old_again == old and new.threshold.startswith(new_due.strftime("%Y%m%dT%H%M"))
 
 
+@pytest.mark.django_db
+def test_a_deadline_pulled_in_after_assignment_gets_its_due_soon_and_a_change_notice(
+    cast: Cast,
+) -> None:
+    standard_policy(reminder_offsets_hours=[-24, 0, 24])
+    task = Task.objects.select_related("matter").get(
+        pk=cast.advance(cast.task, TaskStatus.IN_PROGRESS).pk)
+    now = timezone.now()
+    reminders_sweep(now=now)
+    assert not records(ReminderKind.TASK_DUE_SOON)  # the old deadline is weeks away
+    # Pulled in to 10 business hours from now: "24 h before" has passed, yet it was never sent.
+    new_due = calendar_of(task).shift_business_hours(now, 10)
+    task_change_due_date(actor=cast.staff_on, task=task, kind=DueDateKind.SLA,
+                         new_value=new_due, reason="Client moved the hearing")
+    reminders_sweep(now=now + MINUTE)
+    (due_soon,) = records(ReminderKind.TASK_DUE_SOON)
+    assert due_soon.threshold.endswith("-24h")
+    assert due_soon.threshold.startswith(new_due.astimezone(dt.UTC).strftime("%Y%m%dT%H%M"))
+    (notice,) = records(ReminderKind.DUE_DATE_CHANGED)
+    assert recipients_of(notice) == recipients_of(due_soon) == {"vendor_a", "staff_on"}
+    moved = [m for m in mail.outbox if m.subject.startswith("Vendor delivery sla moved")]
+    assert len(moved) == 2 and "Client moved the hearing" in moved[0].body
+    reminders_sweep(now=now + 2 * MINUTE)  # nothing twice
+    assert len(records(ReminderKind.TASK_DUE_SOON, ReminderKind.DUE_DATE_CHANGED)) == 2
+
+
+@pytest.mark.django_db
+def test_a_missed_vendor_deadline_escalates_vendor_then_responsible_then_manager(
+    cast: Cast,
+) -> None:
+    standard_policy(reminder_offsets_hours=[0], vendor_escalate_to_responsible_after_hours=8,
+                    vendor_escalate_to_manager_after_hours=16)
+    manager = User.objects.create_user("vendor_manager", email="vm@example.com")
+    vendor = cast.engagement_a.vendor
+    vendor.manager = manager
+    vendor.save(update_fields=["manager"])
+    task = Task.objects.select_related("matter").get(
+        pk=cast.advance(cast.task, TaskStatus.IN_PROGRESS).pk)
+    calendar, due = calendar_of(task), task.sla_due_at
+    eight, sixteen = (calendar.shift_business_hours(due, 8),
+                      calendar.shift_business_hours(due, 16))
+
+    def ladder() -> list[tuple[str, set[str]]]:
+        return [(after_deadline(r), recipients_of(r)) for r in records(
+            ReminderKind.TASK_OVERDUE, ReminderKind.TASK_ESCALATED)]
+
+    reminders_sweep(now=due)
+    assert ladder() == [("+0h", {"vendor_a", "staff_on"})]
+    reminders_sweep(now=eight - MINUTE)
+    assert len(ladder()) == 1
+    reminders_sweep(now=eight)
+    reminders_sweep(now=sixteen - MINUTE)
+    assert ladder()[1:] == [(">responsible", {task.matter.responsible_attorney.username})]
+    reminders_sweep(now=sixteen)
+    reminders_sweep(now=sixteen + dt.timedelta(days=5))
+    assert [rung for rung, _ in ladder()] == ["+0h", ">responsible", ">manager"]
+    assert ladder()[2][1] == {"vendor_manager"}
+    assert mailed(ESCALATED)["vm@example.com"] == 1
+
+
 # --- Review windows and the escalation ladder --------------------------------------------------
 
 
@@ -442,38 +520,93 @@ def failing_for(address: str) -> Callable[..., int]:
 
 
 @pytest.mark.django_db
-def test_a_failed_email_is_counted_retried_and_does_not_block_the_others(
+def test_a_failed_email_is_counted_on_itself_and_does_not_block_the_others(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cast.advance(cast.task, TaskStatus.SUBMITTED)
     monkeypatch.setattr(LocmemBackend, "send_messages", failing_for("attorney2@example.com"))
-    result = reminders_sweep(now=timezone.now())
+    now = timezone.now()
+    result = reminders_sweep(now=now)
     assert (result.delivery.sent, result.delivery.failed) == (2, 1)
     (record,) = records()
-    assert (record.attempts, record.sent_at) == (1, None)
-    assert "SMTPRecipientsRefused" in record.last_error
-    with pytest.raises(DeliveryIncomplete):
-        reminder_tasks.sweep_reminders()  # the Celery task retries with backoff
+    assert record.sent_at is None and "SMTPRecipientsRefused" in record.last_error
+    refused = Notification.objects.get(user=cast.attorney2)
+    assert (refused.email_state, refused.email_attempts) == (EmailState.RETRYING, 1)
+    assert refused.email_next_attempt_at == now + retry_delay(1)
+    assert "SMTPRecipientsRefused" in refused.email_last_error
+    reminder_tasks.sweep_reminders()  # the task does not fail: the outbox keeps the e-mail
+    assert Notification.objects.get(pk=refused.pk).email_attempts == 1  # not due yet
 
     monkeypatch.undo()
-    assert reminders_deliver().sent == 1
+    assert reminders_deliver(now=now + retry_delay(1)).sent == 1
     assert mailed() == {"attorney@example.com": 1, "attorney2@example.com": 1,
                         "lapsed@example.com": 1}
     assert ReminderRecord.objects.get(pk=record.pk).sent_at is not None
 
 
+def test_the_backoff_doubles_to_six_hours_and_tries_for_more_than_72_hours() -> None:
+    delays = [retry_delay(attempts) for attempts in range(1, MAX_EMAIL_ATTEMPTS)]
+    assert delays[:3] == [dt.timedelta(minutes=1), dt.timedelta(minutes=2),
+                          dt.timedelta(minutes=4)]
+    assert max(delays) == dt.timedelta(hours=6) == delays[-1]
+    assert sum(delays, dt.timedelta()) >= dt.timedelta(hours=72)
+
+
 @pytest.mark.django_db
-def test_a_reminder_that_keeps_failing_is_left_for_a_person(
+def test_an_email_that_keeps_failing_gives_up_is_shown_alerted_and_rearmed(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.OPS_ALERT_EMAIL = "ops@example.com"
+    cast.advance(cast.task, TaskStatus.SUBMITTED)
+    monkeypatch.setattr(LocmemBackend, "send_messages", failing_for("attorney2@example.com"))
+    now = timezone.now()
+    reminders_sweep(now=now)  # attempt 1
+    for attempts in range(1, MAX_EMAIL_ATTEMPTS):
+        now += retry_delay(attempts)
+        assert reminders_deliver(now=now).failed == 1
+    refused = Notification.objects.get(user=cast.attorney2)
+    assert (refused.email_state, refused.email_attempts) == (EmailState.GAVE_UP,
+                                                             MAX_EMAIL_ATTEMPTS)
+    assert reminders_deliver(now=now + dt.timedelta(days=30)).failed == 0  # no longer tried
+    # The ops address heard of it once, on a connection that worked.
+    alerts = [message for message in mail.outbox if message.to == ["ops@example.com"]]
+    assert len(alerts) == 1 and "gave up" in alerts[0].subject
+    assert f"#{refused.pk}" in alerts[0].body
+
+    ops = User.objects.create_user("ops", email="ops-person@example.com")
+    assert emails_given_up_for(ops).count() == 0  # not without the permission
+    with pytest.raises(PermissionDenied):
+        notification_email_rearm(actor=ops, notification_ids=[refused.pk])
+    ops.user_permissions.add(Permission.objects.get(codename="manage_email_outbox"))
+    ops = cast.reload(ops)
+    assert list(emails_given_up_for(ops)) == [refused]
+    monkeypatch.undo()
+    assert notification_email_rearm(actor=ops, notification_ids=[refused.pk]) == 1
+    event = AuditEvent.objects.get(action="notification.email_rearmed")
+    assert event.before is not None and event.actor_id == ops.pk
+    assert event.before["email_attempts"] == MAX_EMAIL_ATTEMPTS
+    assert reminders_deliver(now=now).sent == 1
+    assert mailed()["attorney2@example.com"] == 1
+    assert Notification.objects.get(pk=refused.pk).email_state == EmailState.SENT
+
+
+@pytest.mark.django_db
+def test_an_smtp_outage_counts_no_attempt_on_any_email(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cast.advance(cast.task, TaskStatus.SUBMITTED)
-    monkeypatch.setattr(LocmemBackend, "send_messages", failing_for("attorney2@example.com"))
-    reminders_sweep(now=timezone.now())  # attempt 1
-    for _ in range(MAX_DELIVERY_ATTEMPTS + 1):
-        reminders_deliver()
-    (record,) = records()
-    assert record.attempts == MAX_DELIVERY_ATTEMPTS and record.sent_at is None
-    assert reminders_deliver().failed == 0  # no longer tried
+
+    def refuse_connection(self: LocmemBackend) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(LocmemBackend, "open", refuse_connection, raising=False)
+    for _ in range(50):
+        result = reminders_sweep(now=timezone.now())
+        assert result.delivery.outage and result.delivery.sent == 0
+    assert set(Notification.objects.values_list("email_state", "email_attempts")) == {
+        (EmailState.PENDING, 0)}
+    monkeypatch.undo()
+    assert reminders_deliver().sent == 3
 
 
 @pytest.mark.django_db
@@ -491,8 +624,12 @@ def test_reminder_tasks_are_reliable_by_configuration() -> None:
                  reminder_tasks.send_digests):
         assert task.acks_late is True
         assert task.ignore_result is True
-        assert smtplib.SMTPException in task.autoretry_for
+        assert DatabaseOperationalError in task.autoretry_for
+        assert InterfaceError in task.autoretry_for
         assert task.retry_backoff and task.max_retries
+        # No retry countdown outlives the broker's visibility timeout.
+        assert task.retry_backoff_max < settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(
+            "visibility_timeout", 3600) - task.time_limit
         assert 0 < task.soft_time_limit < task.time_limit
 
 

@@ -167,6 +167,44 @@ def test_dashboard_shows_the_attorney_reviews_risks_charts_and_notifications(
     assert 'id="unread-badge"' in page
 
 
+def test_dashboard_shows_emails_that_gave_up_to_the_ops_permission_only(cast: Cast) -> None:
+    from django.contrib.auth.models import Permission
+
+    from supervision.models import EmailState
+
+    gave_up = Notification.objects.create(
+        user=cast.attorney, kind=ReminderKind.TASK_OVERDUE, subject="Overdue: the gave-up one",
+        email_state=EmailState.GAVE_UP, email_attempts=21,
+        email_last_error="SMTPRecipientsRefused: mailbox full")
+    ops = f.attorney("ops_person")
+    ops.user_permissions.add(Permission.objects.get(codename="manage_email_outbox"))
+    page = client_for(ops).get(reverse("supervision:dashboard")).content.decode()
+    assert "E-mails that gave up" in page and gave_up.subject in page
+    assert "?email_state__exact=gave_up" in page
+    for user in (cast.attorney, cast.staff_on):  # no permission: no panel
+        page = client_for(user).get(reverse("supervision:dashboard")).content.decode()
+        assert "E-mails that gave up" not in page
+
+
+def test_the_admin_rearms_emails_that_gave_up_in_one_action(cast: Cast, admin_client: Client
+                                                            ) -> None:
+    from supervision.models import EmailState
+
+    rows = [Notification.objects.create(
+        user=cast.attorney, kind=ReminderKind.TASK_OVERDUE, subject=f"Overdue {n}",
+        email_state=EmailState.GAVE_UP, email_attempts=21) for n in range(2)]
+    client = admin_client
+    listing = client.get(reverse("admin:supervision_notification_changelist"),
+                         {"email_state__exact": "gave_up"})
+    assert listing.status_code == 200 and "Overdue 1" in listing.content.decode()
+    response = client.post(reverse("admin:supervision_notification_changelist"), {
+        "action": "rearm_emails", "_selected_action": [row.pk for row in rows]})
+    assert response.status_code == 302
+    assert set(Notification.objects.values_list("email_state", "email_attempts")) == {
+        (EmailState.PENDING, 0)}
+    assert AuditEvent.objects.filter(action="notification.email_rearmed").count() == 2
+
+
 def test_dashboard_hides_matters_the_user_may_not_see(cast: Cast, submitted: Task) -> None:
     for name in ("staff_off", "screened"):
         response = as_member(cast, name).get(reverse("supervision:dashboard"))
