@@ -45,7 +45,9 @@ def _expired_soc2(cast: Cast) -> DueDiligenceRecord:
 
 def _superuser_client() -> Client:
     client = Client()
-    client.force_login(User.objects.create_superuser("boss", "boss@example.com", f.PASSWORD))
+    boss = User.objects.create_superuser("boss", "boss@example.com", f.PASSWORD)
+    f.enrol_mfa(boss)  # admins sign in with a second factor
+    client.force_login(boss)
     return client
 
 
