@@ -295,3 +295,17 @@ def frozen_columns_sql(
             [f"DROP TRIGGER IF EXISTS {name};"],
         )
     raise NotImplementedError(f"No frozen-columns trigger for database vendor {vendor!r}")
+
+
+def sqlite_only(
+    statements: Callable[[], list[str]],
+) -> Callable[[StateApps, BaseDatabaseSchemaEditor], None]:
+    """A RunPython body that runs `statements()` on SQLite only (see the pitfall above:
+    around a table rebuild, drop the triggers that name the table, then re-create them)."""
+
+    def run(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        if schema_editor.connection.vendor == "sqlite":
+            for sql in statements():
+                schema_editor.execute(sql, params=None)
+
+    return run

@@ -60,7 +60,7 @@ def main() -> None:
             "attorney_id": cast.attorney.pk,
             "bar_admission_id": BarAdmission.objects.get(attorney__user=cast.attorney).pk,
             "attestation_text": "I reviewed it.", "sha256": submission.sha256,
-            "signed_at": timezone.now().isoformat(), **changes,
+            "signed_at": timezone.now().isoformat(), "confirmation_method": "", **changes,
         }
         statement = (f"INSERT INTO supervision_signoff ({', '.join(row)}) "
                      f"VALUES ({', '.join(['%s'] * len(row))})")

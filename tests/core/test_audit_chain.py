@@ -95,10 +95,13 @@ def test_membership_grants_are_recorded_one_per_permission(cast: Cast) -> None:
 
     matter_member_add(actor=cast.admin, matter=cast.matter, user=newcomer, role=MatterRole.TEAM)
 
-    granted = AuditEvent.objects.order_by("-id")[:2]
-    assert AuditEvent.objects.count() == before + 2
+    # One event per permission granted, then the membership itself.
+    *granted, added = AuditEvent.objects.filter(pk__gt=0).order_by("id")[before:]
+    assert AuditEvent.objects.count() == before + 3
     assert {(e.after or {}).get("permission") for e in granted} == {"view_matter",
                                                                      "change_matter"}
+    assert (added.action, (added.after or {}).get("role")) == ("membership.added",
+                                                               MatterRole.TEAM)
 
 
 def test_wall_up_and_down_are_recorded(cast: Cast) -> None:

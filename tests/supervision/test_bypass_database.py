@@ -58,6 +58,7 @@ def genuine_signoff_row(cast: Cast, task: Task) -> dict[str, Any]:
         "attestation_text": "I reviewed this version.",
         "sha256": submission.sha256,
         "signed_at": timezone.now(),
+        "confirmation_method": "",
     }
 
 
