@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -45,7 +44,7 @@ def _expired_soc2(cast: Cast) -> DueDiligenceRecord:
 
 def _superuser_client() -> Client:
     client = Client()
-    client.force_login(User.objects.create_superuser("boss", "boss@example.com", f.PASSWORD))
+    client.force_login(f.superuser("boss"))
     return client
 
 
