@@ -167,7 +167,10 @@ def firm_admin(username: str = "riskadmin") -> User:
 
 
 def superuser(username: str) -> User:
-    return User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
+    """A superuser enrolled in MFA, as the firm requires of everyone in the admin."""
+    user = User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
+    enrol_mfa(user)
+    return user
 
 
 def matter(*, actor: User, responsible: User, client: Client | None = None,

@@ -64,8 +64,7 @@ def walled(cast: Cast) -> Walled:
     notification = Notification.objects.create(
         user=cast.staff_on, reminder=record, kind=ReminderKind.TASK_OVERDUE,
         subject=f"Overdue: {task.title} (matter {cast.matter.number})")
-    boss = User.objects.create_superuser("boss", "boss@example.com", f.PASSWORD)
-    f.enrol_mfa(boss)  # admins sign in with a second factor
+    boss = f.superuser("boss")
     wall_add(actor=cast.admin, matter=cast.matter, user=boss,
              reason="Joined from the adverse party's firm")
     submission = Submission.objects.get(task=task)
@@ -148,7 +147,7 @@ def test_history_without_the_model_permission_is_403_for_existing_and_missing_al
     walled: Walled, cast: Cast,
 ) -> None:
     clerk = f.UserFactory.create(username="clerk", is_staff=True)
-    f.enrol_mfa(clerk)  # admins sign in with a second factor
+    f.enrol_mfa(clerk)
     client = _client(clerk)
     task = walled.rows[Task]
     other = Task.objects.create(matter=cast.other_matter, title="Elsewhere",

@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -45,9 +44,7 @@ def _expired_soc2(cast: Cast) -> DueDiligenceRecord:
 
 def _superuser_client() -> Client:
     client = Client()
-    boss = User.objects.create_superuser("boss", "boss@example.com", f.PASSWORD)
-    f.enrol_mfa(boss)  # admins sign in with a second factor
-    client.force_login(boss)
+    client.force_login(f.superuser("boss"))
     return client
 
 
