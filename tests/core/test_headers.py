@@ -135,6 +135,7 @@ def example_path(route: Route, world: World) -> str:
         "uidb64": "MQ", "token": "set-password",
         "content_type_id": str(ContentType.objects.get_for_model(world.cast.matter).pk),
         "id": str(world.superuser.pk),
+        "key": "no-such-key",
     }
 
     def value(name: str) -> str:

@@ -371,14 +371,15 @@ def test_create_task_refuses_a_past_due_date(client: Client, cast: Cast) -> None
 
 def test_a_rule_violation_on_create_becomes_a_form_error(client: Client, cast: Cast) -> None:
     """task_create refuses a matter that is not open; the page shows why and stores nothing."""
-    Matter.objects.filter(pk=cast.matter.pk).update(status=MatterStatus.CLOSED)
+    Matter.objects.filter(pk=cast.matter.pk).update(status=MatterStatus.CLOSED,
+                                                    closed_on=cast.matter.opened_on)
     login(client, cast.staff_on)
     response = client.post(URLS["task_create"](cast), {
         "title": "Anything", "task_type": "legal_research", "priority": "normal",
         "estimated_hours": "1", "document_count": "0",
     })
     assert response.status_code == 200
-    assert f"Matter {cast.matter.number} is closed." in response.content.decode()
+    assert f"Matter {cast.matter.number} is closed; it cannot" in response.content.decode()
     assert not Task.objects.filter(title="Anything").exists()
 
 

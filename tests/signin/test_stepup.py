@@ -28,7 +28,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def in_review(cast: Cast) -> Task:
-    return cast.advance(cast.task, TaskStatus.IN_REVIEW)
+    task = cast.advance(cast.task, TaskStatus.IN_REVIEW)
+    # Proof of review: the signing attorney has opened the version under review.
+    f.opened(latest_submission(task), cast.attorney)  # type: ignore[arg-type]
+    return task
 
 
 def sign(cast: Cast, task: Task, confirmation: Confirmation | None) -> SignOff:
