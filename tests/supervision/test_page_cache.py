@@ -33,10 +33,10 @@ from tests.conftest import Cast, build_cast
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 URL = reverse("supervision:review_queue")
-# A signed-in page (session, user, vendor membership, model permissions), the unread badge,
-# and the page version: what a cache hit costs. A miss adds the vendors offered as a filter
-# and the page of tasks.
-HIT = 4 + 1 + 1
+# A signed-in page (session, user, vendor membership, model permissions, whether they may
+# engage a vendor), the unread badge, and the page version: what a cache hit costs. A miss
+# adds the vendors offered as a filter and the page of tasks.
+HIT = 5 + 1 + 1
 MISS = HIT + 2
 
 

@@ -31,8 +31,9 @@ BADGE = 1
 # at-risk tasks list + their count (per matter, on PostgreSQL); the first reviews waiting;
 # reviews waiting by age; SLA compliance by week; vendors whose due diligence lapsed (and
 # their open tasks only if there are any). Then the latest five notifications.
-# (tasks_visible_to's vendor check reuses the request's cached answer.)
-DASHBOARD = SIGNED_IN + 8 + 1 + BADGE
+# (tasks_visible_to's vendor check reuses the request's cached answer.) And one for the ops
+# panel of e-mails that gave up (whether the user holds the outbox permission).
+DASHBOARD = SIGNED_IN + 8 + 1 + BADGE + 1
 # The review queue: the vendors offered as a filter (the matter filter is a search field);
 # one page of tasks, one row more than shown instead of a COUNT, with their latest version
 # (subqueries) and matter, client and vendor (joins). Outside a test's transaction the page
