@@ -135,7 +135,7 @@ def example_path(route: Route, world: World) -> str:
         "uidb64": "MQ", "token": "set-password",
         "content_type_id": str(ContentType.objects.get_for_model(world.cast.matter).pk),
         "id": str(world.superuser.pk),
-        "key": "no-such-key",
+        "key": "no-such-key", "uidb36": "1", "action": "member_add",
     }
 
     def value(name: str) -> str:
@@ -153,6 +153,10 @@ def example_path(route: Route, world: World) -> str:
     # The admin's two regex routes: one app's index, and the catch-all for anything else.
     path = re.sub(r"\^\(\?P<app_label>[\w|]+\)/\$", "matters/", route.template)
     path = path.replace("(?P<url>.*)$", "no-such-admin-page/")
+    # Other regex routes (allauth's confirm-email key): each named group gets its example.
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda match: value(match[1]), path)
+    if "^" in path:
+        path = path.replace("^", "").replace("$", "")
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: value(match[1]), path)
     assert not re.search(r"[\^$()?\\]", path), f"teach example_path this route: {path}"
     return "/" + path
