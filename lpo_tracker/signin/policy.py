@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 
-from vendors.selectors import is_vendor_user
+# Roles an app defines (`"vendors"`: an active vendor membership), registered by that app's
+# AppConfig.ready(): lpo_tracker imports nothing of the apps.
+_ROLE_TESTS: dict[str, Callable[[User], bool]] = {}
+
+
+def register_mfa_role(name: str, test: Callable[[User], bool]) -> None:
+    """Let a setting of MFA_REQUIRED_FOR name a role that `test` recognises."""
+    _ROLE_TESTS[name] = test
 
 
 def mfa_required_for(user: User | AnonymousUser) -> bool:
@@ -18,4 +27,4 @@ def mfa_required_for(user: User | AnonymousUser) -> bool:
         return True
     if "attorneys" in roles and hasattr(user, "attorney_profile"):
         return True
-    return "vendors" in roles and is_vendor_user(user)
+    return any(name in roles and test(user) for name, test in _ROLE_TESTS.items())
