@@ -16,6 +16,7 @@ from django.db import transaction
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, RuleViolation
+from matters.guards import require_matter_perm
 from matters.models import (
     AWAITING_REVIEW_STATES,
     OPEN_STATES,
@@ -27,7 +28,6 @@ from matters.models import (
     TaskStatus,
 )
 from matters.selectors import CHANGE
-from matters.services import _require_matter_perm
 
 # A task is finished once delivered to the client or cancelled; anything else keeps the
 # matter open (a draft too: it is work someone meant to send out).
@@ -74,7 +74,7 @@ def matter_close(*, actor: User, matter: Matter, note: str = "") -> Matter:
     The matter row is locked first, so a task or engagement created at the same moment
     either commits before the check (and blocks the close) or sees the matter closed.
     """
-    _require_matter_perm(actor, matter, CHANGE, "close the matter")
+    require_matter_perm(actor, matter, CHANGE, "close the matter")
     locked = Matter.objects.select_for_update().get(pk=matter.pk)
     if locked.status == MatterStatus.CLOSED:
         raise InvalidTransition(f"Matter {locked.number} is already closed.", code="closed")
@@ -97,7 +97,7 @@ def matter_close(*, actor: User, matter: Matter, note: str = "") -> Matter:
 def engagement_end(*, actor: User, engagement: Engagement, reason: str) -> Engagement:
     """End a vendor's engagement on the matter: it takes no further work. Refused while any
     of its tasks is still open with the vendor or in review."""
-    _require_matter_perm(actor, engagement.matter, CHANGE, "end an engagement")
+    require_matter_perm(actor, engagement.matter, CHANGE, "end an engagement")
     if not reason.strip():
         raise RuleViolation("Say why the engagement ends.", code="reason_required")
     locked = Engagement.objects.select_for_update().select_related("vendor").get(
