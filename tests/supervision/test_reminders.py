@@ -637,6 +637,7 @@ def test_beat_schedule_is_defined_in_one_place() -> None:
     from lpo_tracker.celery import app
     from lpo_tracker.schedules import BEAT_SCHEDULE
 
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover the tasks
     app.finalize()
     assert app.conf.beat_schedule == BEAT_SCHEDULE
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {
