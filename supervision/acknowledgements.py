@@ -47,11 +47,17 @@ CONFIDENTIALITY_TERMS = """\
 
 def acknowledgement_text(matter: Matter, vendor_id: int) -> str:
     """The exact text a member of vendor `vendor_id` acknowledges for `matter` (one query)."""
-    scope = (Engagement.objects.filter(matter=matter, vendor_id=vendor_id)
-             .values_list("scope", flat=True).first() or "")
-    return (f"Matter no. {matter.number}\n\nInstructions (scope of the engagement):\n"
-            f"{scope.strip() or '(none given)'}\n\n"
-            f"Confidentiality terms, version {TERMS_VERSION}:\n{CONFIDENTIALITY_TERMS}\n")
+    scope = (
+        Engagement.objects.filter(matter=matter, vendor_id=vendor_id)
+        .values_list("scope", flat=True)
+        .first()
+        or ""
+    )
+    return (
+        f"Matter no. {matter.number}\n\nInstructions (scope of the engagement):\n"
+        f"{scope.strip() or '(none given)'}\n\n"
+        f"Confidentiality terms, version {TERMS_VERSION}:\n{CONFIDENTIALITY_TERMS}\n"
+    )
 
 
 def text_sha256(text: str) -> str:
@@ -61,8 +67,9 @@ def text_sha256(text: str) -> str:
 def has_acknowledged(member: VendorUser, matter: Matter) -> bool:
     """The member acknowledged the matter's current text (two queries)."""
     digest = text_sha256(acknowledgement_text(matter, member.vendor_id))
-    return MatterAcknowledgement.objects.filter(member=member, matter=matter,
-                                                text_sha256=digest).exists()
+    return MatterAcknowledgement.objects.filter(
+        member=member, matter=matter, text_sha256=digest
+    ).exists()
 
 
 def acknowledgement_required(user: AnyUser, matter: Matter) -> bool:
@@ -82,13 +89,12 @@ def acknowledgement_gate(request: HttpRequest, task: Task) -> HttpResponse | Non
         return None
     if request.method in ("GET", "HEAD"):
         return HttpResponseRedirect(
-            f"{acknowledge_url(task)}?{urlencode({'next': request.get_full_path()})}")
-    raise PermissionDenied("Acknowledge the matter's instructions and confidentiality terms "
-                           "first.")
+            f"{acknowledge_url(task)}?{urlencode({'next': request.get_full_path()})}"
+        )
+    raise PermissionDenied("Acknowledge the matter's instructions and confidentiality terms first.")
 
 
-def matter_acknowledge(*, actor: User, task: Task, text_sha256_seen: str
-                       ) -> MatterAcknowledgement:
+def matter_acknowledge(*, actor: User, task: Task, text_sha256_seen: str) -> MatterAcknowledgement:
     """Record that `actor` acknowledged the text of `task`'s matter they were shown.
 
     1. A vendor user who can see the task (`tasks_visible_to`).
@@ -98,26 +104,38 @@ def matter_acknowledge(*, actor: User, task: Task, text_sha256_seen: str
     """
     member = vendor_of(actor)
     if member is None or not tasks_visible_to(actor).filter(pk=task.pk).exists():
-        raise NotEligible("Only the vendor's people on this matter acknowledge its terms.",
-                          code="forbidden")
+        raise NotEligible(
+            "Only the vendor's people on this matter acknowledge its terms.", code="forbidden"
+        )
     matter = task.matter
     digest = text_sha256(acknowledgement_text(matter, member.vendor_id))
     if digest != text_sha256_seen:
-        raise NotEligible("The instructions changed while you were reading them; read them "
-                          "again.", code="terms_changed")
-    existing = MatterAcknowledgement.objects.filter(member=member, matter=matter,
-                                                    text_sha256=digest).first()
+        raise NotEligible(
+            "The instructions changed while you were reading them; read them again.",
+            code="terms_changed",
+        )
+    existing = MatterAcknowledgement.objects.filter(
+        member=member, matter=matter, text_sha256=digest
+    ).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
             acknowledgement = MatterAcknowledgement.objects.create(
-                member=member, matter=matter, terms_version=TERMS_VERSION, text_sha256=digest)
-            audit_record(actor=actor, action="matter.acknowledged", obj=acknowledgement,
-                         matter_id=matter.pk,
-                         after={"member": member.pk, "matter": matter.number,
-                                "terms_version": TERMS_VERSION, "text_sha256": digest})
+                member=member, matter=matter, terms_version=TERMS_VERSION, text_sha256=digest
+            )
+            audit_record(
+                actor=actor,
+                action="matter.acknowledged",
+                obj=acknowledgement,
+                matter_id=matter.pk,
+                after={
+                    "member": member.pk,
+                    "matter": matter.number,
+                    "terms_version": TERMS_VERSION,
+                    "text_sha256": digest,
+                },
+            )
     except IntegrityError:  # the same person, twice at once: the first one counts
-        return MatterAcknowledgement.objects.get(member=member, matter=matter,
-                                                 text_sha256=digest)
+        return MatterAcknowledgement.objects.get(member=member, matter=matter, text_sha256=digest)
     return acknowledgement

@@ -13,8 +13,9 @@ from vendors.selectors import vendor_of
 from vendors.staff import performer_refusal
 
 
-def submission_performer(*, actor: User, task: Task, performed_by: VendorUser | None,
-                         day: dt.date) -> VendorUser | None:
+def submission_performer(
+    *, actor: User, task: Task, performed_by: VendorUser | None, day: dt.date
+) -> VendorUser | None:
     """The performer to record on a new version of `task` (locked, with its engagement), or
     None; raises `NotEligible` when the person may not be named.
 
@@ -25,12 +26,17 @@ def submission_performer(*, actor: User, task: Task, performed_by: VendorUser | 
        active, trained, and qualified where the task type says so.
     """
     member = performed_by if performed_by is not None else vendor_of(actor)
-    if member is None and not PerformerRequirement.objects.filter(
-            task_type=task.task_type).exclude(qualifications=[]).exists():
+    if (
+        member is None
+        and not PerformerRequirement.objects.filter(task_type=task.task_type)
+        .exclude(qualifications=[])
+        .exists()
+    ):
         return None
     assert task.engagement is not None  # a task that takes versions has its engagement
-    refusal = performer_refusal(member, vendor_id=task.engagement.vendor_id,
-                                task_type=task.task_type, day=day)
+    refusal = performer_refusal(
+        member, vendor_id=task.engagement.vendor_id, task_type=task.task_type, day=day
+    )
     if refusal is not None:
         raise refusal
     return member

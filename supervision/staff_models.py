@@ -19,10 +19,12 @@ class MatterAcknowledgement(models.Model):
     before first access. The text's SHA-256 and the terms' version say exactly what; a new
     version of either needs a new acknowledgement. Never edited."""
 
-    member = models.ForeignKey("vendors.VendorUser", on_delete=models.PROTECT,
-                               related_name="acknowledgements")
-    matter = models.ForeignKey("matters.Matter", on_delete=models.PROTECT,
-                               related_name="acknowledgements")
+    member = models.ForeignKey(
+        "vendors.VendorUser", on_delete=models.PROTECT, related_name="acknowledgements"
+    )
+    matter = models.ForeignKey(
+        "matters.Matter", on_delete=models.PROTECT, related_name="acknowledgements"
+    )
     terms_version = models.CharField(max_length=20)
     text_sha256 = models.CharField(max_length=64)
     acknowledged_at = models.DateTimeField(default=timezone.now)
@@ -30,10 +32,12 @@ class MatterAcknowledgement(models.Model):
     class Meta:
         ordering = ["matter", "member", "-acknowledged_at"]
         constraints = [
-            models.UniqueConstraint(fields=["member", "matter", "text_sha256"],
-                                    name="uniq_acknowledgement_of_text"),
-            models.CheckConstraint(condition=Q(text_sha256__regex=r"^[0-9a-f]{64}$"),
-                                   name="acknowledgement_sha256_hex"),
+            models.UniqueConstraint(
+                fields=["member", "matter", "text_sha256"], name="uniq_acknowledgement_of_text"
+            ),
+            models.CheckConstraint(
+                condition=Q(text_sha256__regex=r"^[0-9a-f]{64}$"), name="acknowledgement_sha256_hex"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -51,10 +55,12 @@ class EngagementRating(models.Model):
     """The responsible attorney's rating of the vendor once an engagement has ended: one per
     engagement, never edited."""
 
-    engagement = models.OneToOneField("matters.Engagement", on_delete=models.PROTECT,
-                                      related_name="rating")
-    rated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="+")
+    engagement = models.OneToOneField(
+        "matters.Engagement", on_delete=models.PROTECT, related_name="rating"
+    )
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     quality = _score("quality")
     timeliness = _score("timeliness")
     communication = _score("communication")

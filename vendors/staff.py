@@ -49,8 +49,9 @@ from vendors.staff_models import (
 # --- May this person perform this work ------------------------------------------------------
 
 
-def performer_refusal(member: VendorUser | None, *, vendor_id: int, task_type: str,
-                      day: dt.date) -> NotEligible | None:
+def performer_refusal(
+    member: VendorUser | None, *, vendor_id: int, task_type: str, day: dt.date
+) -> NotEligible | None:
     """Why `member` may not be named as the performer of work of `task_type` for vendor
     `vendor_id` on `day`; None when they may. The one definition: the submission service,
     the upload forms and the task pages all ask it.
@@ -61,35 +62,42 @@ def performer_refusal(member: VendorUser | None, *, vendor_id: int, task_type: s
        qualification of one of the kinds it accepts.
     """
     if member is None:
-        return NotEligible("Name who at the vendor performed the work.",
-                           code="performer_required")
+        return NotEligible("Name who at the vendor performed the work.", code="performer_required")
     if member.vendor_id != vendor_id:
-        return NotEligible(f"{_name(member)} does not work for the task's vendor.",
-                           code="performer_other_vendor")
+        return NotEligible(
+            f"{_name(member)} does not work for the task's vendor.", code="performer_other_vendor"
+        )
     if not (member.is_active and member.user.is_active):
-        return NotEligible(f"{_name(member)}'s access is deactivated.",
-                           code="performer_inactive")
-    trained = set(StaffTraining.objects.filter(member=member, topic__in=REQUIRED_TRAINING)
-                  .valid_on(day).values_list("topic", flat=True))
-    missing = [TrainingTopic(topic).label.lower() for topic in REQUIRED_TRAINING
-               if topic not in trained]
+        return NotEligible(f"{_name(member)}'s access is deactivated.", code="performer_inactive")
+    trained = set(
+        StaffTraining.objects.filter(member=member, topic__in=REQUIRED_TRAINING)
+        .valid_on(day)
+        .values_list("topic", flat=True)
+    )
+    missing = [
+        TrainingTopic(topic).label.lower() for topic in REQUIRED_TRAINING if topic not in trained
+    ]
     if missing:
         return NotEligible(
             f"{_name(member)} has no current {' or '.join(missing)} training on "
-            f"{day:%d %b %Y}; record the renewed training first.", code="performer_untrained")
+            f"{day:%d %b %Y}; record the renewed training first.",
+            code="performer_untrained",
+        )
     requirement = PerformerRequirement.objects.filter(task_type=task_type).first()
     if requirement is not None and requirement.qualifications:
         qualified = StaffQualification.objects.filter(
             member=member, kind__in=requirement.qualifications, verified_at__isnull=False
         ).exists()
         if not qualified:
-            kinds = " or ".join(QualificationKind(kind).label.lower()
-                                for kind in requirement.qualifications)
+            kinds = " or ".join(
+                QualificationKind(kind).label.lower() for kind in requirement.qualifications
+            )
             because = f" ({requirement.reason})" if requirement.reason else ""
             return NotEligible(
                 f"{requirement.get_task_type_display()} must be performed by a verified "
                 f"{kinds}{because}; {_name(member)} is not one.",
-                code="performer_unqualified")
+                code="performer_unqualified",
+            )
     return None
 
 
@@ -99,8 +107,11 @@ def _name(member: VendorUser) -> str:
 
 def performers_for(vendor_id: int) -> QuerySet[VendorUser]:
     """The vendor's active people, for the "performed by" choice (one query)."""
-    return (VendorUser.objects.filter(vendor_id=vendor_id, is_active=True, user__is_active=True)
-            .select_related("user").order_by("user__last_name", "user__username"))
+    return (
+        VendorUser.objects.filter(vendor_id=vendor_id, is_active=True, user__is_active=True)
+        .select_related("user")
+        .order_by("user__last_name", "user__username")
+    )
 
 
 # --- Reading credentials --------------------------------------------------------------------
@@ -111,8 +122,12 @@ class TrainingState:
     EXPIRING = "expiring"
     EXPIRED = "expired"
     MISSING = "missing"
-    LABELS = {VALID: "Current", EXPIRING: f"Expires within {EXPIRING_WITHIN_DAYS} days",
-              EXPIRED: "Expired", MISSING: "Not recorded"}
+    LABELS = {
+        VALID: "Current",
+        EXPIRING: f"Expires within {EXPIRING_WITHIN_DAYS} days",
+        EXPIRED: "Expired",
+        MISSING: "Not recorded",
+    }
     PILLS = {VALID: "ok", EXPIRING: "warn", EXPIRED: "bad", MISSING: "bad"}
 
 
@@ -144,22 +159,27 @@ class MemberCredentials:
 
     @property
     def trained(self) -> bool:
-        return all(status.state in (TrainingState.VALID, TrainingState.EXPIRING)
-                   for status in self.training)
+        return all(
+            status.state in (TrainingState.VALID, TrainingState.EXPIRING)
+            for status in self.training
+        )
 
 
 def _training_status(records: list[StaffTraining], topic: str, day: dt.date) -> TrainingStatus:
-    current = [record for record in records if record.topic == topic
-               and record.completed_on <= day <= record.expires_on]
+    current = [
+        record
+        for record in records
+        if record.topic == topic and record.completed_on <= day <= record.expires_on
+    ]
     if current:
         best = max(current, key=lambda record: record.expires_on)
         soon = (best.expires_on - day).days <= EXPIRING_WITHIN_DAYS
-        return TrainingStatus(topic, TrainingState.EXPIRING if soon else TrainingState.VALID,
-                              best)
+        return TrainingStatus(topic, TrainingState.EXPIRING if soon else TrainingState.VALID, best)
     past = [record for record in records if record.topic == topic]
     if past:
-        return TrainingStatus(topic, TrainingState.EXPIRED,
-                              max(past, key=lambda record: record.expires_on))
+        return TrainingStatus(
+            topic, TrainingState.EXPIRED, max(past, key=lambda record: record.expires_on)
+        )
     return TrainingStatus(topic, TrainingState.MISSING, None)
 
 
@@ -167,23 +187,33 @@ def credentials_of(members: QuerySet[VendorUser], *, day: dt.date) -> list[Membe
     """Each member with their qualifications and training, in three queries whatever the
     number of people: the members, their qualifications, their training records."""
     rows = members.select_related("user").prefetch_related(
-        Prefetch("qualifications", queryset=StaffQualification.objects.select_related(
-            "verified_by").order_by("kind", "jurisdiction")),
+        Prefetch(
+            "qualifications",
+            queryset=StaffQualification.objects.select_related("verified_by").order_by(
+                "kind", "jurisdiction"
+            ),
+        ),
         Prefetch("trainings", queryset=StaffTraining.objects.order_by("topic", "-expires_on")),
     )
     result = []
     for member in rows:
         records = list(member.trainings.all())
-        result.append(MemberCredentials(
-            member=member, qualifications=list(member.qualifications.all()),
-            training=[_training_status(records, topic, day) for topic in REQUIRED_TRAINING],
-            records=records))
+        result.append(
+            MemberCredentials(
+                member=member,
+                qualifications=list(member.qualifications.all()),
+                training=[_training_status(records, topic, day) for topic in REQUIRED_TRAINING],
+                records=records,
+            )
+        )
     return result
 
 
 def vendor_credentials(vendor: Vendor, *, day: dt.date) -> list[MemberCredentials]:
-    return credentials_of(VendorUser.objects.filter(vendor=vendor)
-                          .order_by("user__last_name", "user__username"), day=day)
+    return credentials_of(
+        VendorUser.objects.filter(vendor=vendor).order_by("user__last_name", "user__username"),
+        day=day,
+    )
 
 
 def get_member_for(user: AnyUser, pk: int, *, write: bool = False) -> VendorUser:
@@ -197,8 +227,11 @@ def get_member_for(user: AnyUser, pk: int, *, write: bool = False) -> VendorUser
 
 def get_qualification_for(user: AnyUser, pk: int) -> StaffQualification:
     require_vendor_manager(user, write=True)
-    qualification = (StaffQualification.objects.select_related("member__user", "member__vendor")
-                     .filter(pk=pk).first())
+    qualification = (
+        StaffQualification.objects.select_related("member__user", "member__vendor")
+        .filter(pk=pk)
+        .first()
+    )
     if qualification is None:
         raise Http404("No such qualification.")
     return qualification
@@ -228,41 +261,64 @@ def _require_manager(actor: AnyUser, doing: str, perm: str = CHANGE_VENDORS) -> 
 
 
 def _qualification_facts(qualification: StaffQualification) -> dict[str, object]:
-    return {"member": qualification.member_id, "kind": qualification.kind,
-            "jurisdiction": qualification.jurisdiction,
-            "registration_number": qualification.registration_number,
-            "description": qualification.description,
-            "verified": qualification.verified_at is not None}
+    return {
+        "member": qualification.member_id,
+        "kind": qualification.kind,
+        "jurisdiction": qualification.jurisdiction,
+        "registration_number": qualification.registration_number,
+        "description": qualification.description,
+        "verified": qualification.verified_at is not None,
+    }
 
 
 def _clean_qualification(qualification: StaffQualification) -> None:
     if qualification.kind not in REGISTERED_KINDS and not qualification.description:
-        raise RuleViolation("Describe the qualification (e.g. the certificate).",
-                            code="invalid")
+        raise RuleViolation("Describe the qualification (e.g. the certificate).", code="invalid")
     validated(qualification)
 
 
 @transaction.atomic
-def qualification_add(*, actor: User, member: VendorUser, kind: str, jurisdiction: str = "",
-                      registration_number: str = "", description: str = ""
-                      ) -> StaffQualification:
+def qualification_add(
+    *,
+    actor: User,
+    member: VendorUser,
+    kind: str,
+    jurisdiction: str = "",
+    registration_number: str = "",
+    description: str = "",
+) -> StaffQualification:
     """Record what a vendor user is qualified as; it counts once verified."""
     _require_manager(actor, "record staff qualifications")
     qualification = StaffQualification(
-        member=member, kind=kind, jurisdiction=jurisdiction.strip(),
-        registration_number=registration_number.strip(), description=description.strip(),
-        recorded_by=actor, recorded_at=timezone.now())
+        member=member,
+        kind=kind,
+        jurisdiction=jurisdiction.strip(),
+        registration_number=registration_number.strip(),
+        description=description.strip(),
+        recorded_by=actor,
+        recorded_at=timezone.now(),
+    )
     _clean_qualification(qualification)
     qualification.save(force_insert=True)
-    audit_record(actor=actor, action="staff.qualification_recorded", obj=qualification,
-                 after=_qualification_facts(qualification))
+    audit_record(
+        actor=actor,
+        action="staff.qualification_recorded",
+        obj=qualification,
+        after=_qualification_facts(qualification),
+    )
     return qualification
 
 
 @transaction.atomic
-def qualification_update(*, actor: User, qualification: StaffQualification, kind: str,
-                         jurisdiction: str, registration_number: str, description: str
-                         ) -> StaffQualification:
+def qualification_update(
+    *,
+    actor: User,
+    qualification: StaffQualification,
+    kind: str,
+    jurisdiction: str,
+    registration_number: str,
+    description: str,
+) -> StaffQualification:
     """Correct a qualification; what was verified is no longer, so it needs verifying again."""
     _require_manager(actor, "change staff qualifications")
     locked = StaffQualification.objects.select_for_update().get(pk=qualification.pk)
@@ -273,14 +329,18 @@ def qualification_update(*, actor: User, qualification: StaffQualification, kind
     locked.verified_by, locked.verified_at = None, None
     _clean_qualification(locked)
     locked.save()
-    audit_record(actor=actor, action="staff.qualification_changed", obj=locked, before=before,
-                 after=_qualification_facts(locked))
+    audit_record(
+        actor=actor,
+        action="staff.qualification_changed",
+        obj=locked,
+        before=before,
+        after=_qualification_facts(locked),
+    )
     return locked
 
 
 @transaction.atomic
-def qualification_verify(*, actor: User, qualification: StaffQualification
-                         ) -> StaffQualification:
+def qualification_verify(*, actor: User, qualification: StaffQualification) -> StaffQualification:
     """The manager checked the register (bar roll, patent office): the qualification counts."""
     _require_manager(actor, "verify staff qualifications")
     locked = StaffQualification.objects.select_for_update().get(pk=qualification.pk)
@@ -288,14 +348,26 @@ def qualification_verify(*, actor: User, qualification: StaffQualification
         raise RuleViolation("This qualification is already verified.", code="already_verified")
     locked.verified_by, locked.verified_at = actor, timezone.now()
     locked.save(update_fields=["verified_by", "verified_at"])
-    audit_record(actor=actor, action="staff.qualification_verified", obj=locked,
-                 before={"verified": False}, after=_qualification_facts(locked))
+    audit_record(
+        actor=actor,
+        action="staff.qualification_verified",
+        obj=locked,
+        before={"verified": False},
+        after=_qualification_facts(locked),
+    )
     return locked
 
 
-def training_record_add(*, actor: User, member: VendorUser, topic: str, completed_on: dt.date,
-                        expires_on: dt.date, evidence: UploadedFile | None, course: str = ""
-                        ) -> StaffTraining:
+def training_record_add(
+    *,
+    actor: User,
+    member: VendorUser,
+    topic: str,
+    completed_on: dt.date,
+    expires_on: dt.date,
+    evidence: UploadedFile | None,
+    course: str = "",
+) -> StaffTraining:
     """Record completed training with its certificate, like due-diligence evidence.
 
     1. Only a firm vendor manager records training.
@@ -306,26 +378,45 @@ def training_record_add(*, actor: User, member: VendorUser, topic: str, complete
     """
     _require_manager(actor, "record staff training")
     if evidence is None:
-        raise RuleViolation("Attach the training certificate as evidence.",
-                            code="evidence_required")
+        raise RuleViolation(
+            "Attach the training certificate as evidence.", code="evidence_required"
+        )
     checked = upload_accept(actor=actor, upload=evidence, about=member)
     if StaffTraining.objects.filter(member=member, evidence_sha256=checked.sha256).exists():
-        raise RuleViolation("This certificate is already on record; a renewal needs the "
-                            "renewed certificate.", code="evidence_reused")
-    training = StaffTraining(member=member, topic=topic, course=course.strip(),
-                             completed_on=completed_on, expires_on=expires_on,
-                             evidence_name=checked.name, evidence_sha256=checked.sha256,
-                             recorded_by=actor, recorded_at=timezone.now())
+        raise RuleViolation(
+            "This certificate is already on record; a renewal needs the renewed certificate.",
+            code="evidence_reused",
+        )
+    training = StaffTraining(
+        member=member,
+        topic=topic,
+        course=course.strip(),
+        completed_on=completed_on,
+        expires_on=expires_on,
+        evidence_name=checked.name,
+        evidence_sha256=checked.sha256,
+        recorded_by=actor,
+        recorded_at=timezone.now(),
+    )
     validated(training, exclude=["evidence"])
     try:
         with transaction.atomic():
             training.evidence.save(checked.name, evidence, save=False)
             training.save(force_insert=True)
-            audit_record(actor=actor, action="staff.training_recorded", obj=training,
-                         after={"member": member.pk, "topic": topic, "course": training.course,
-                                "completed_on": completed_on, "expires_on": expires_on,
-                                "evidence_name": checked.name,
-                                "evidence_sha256": checked.sha256})
+            audit_record(
+                actor=actor,
+                action="staff.training_recorded",
+                obj=training,
+                after={
+                    "member": member.pk,
+                    "topic": topic,
+                    "course": training.course,
+                    "completed_on": completed_on,
+                    "expires_on": expires_on,
+                    "evidence_name": checked.name,
+                    "evidence_sha256": checked.sha256,
+                },
+            )
     except BaseException:
         if training.evidence.name:
             training.evidence.storage.delete(training.evidence.name)
@@ -342,6 +433,10 @@ def training_evidence_open(*, actor: User, training: StaffTraining) -> IO[bytes]
     elif own.pk != training.member_id:
         raise NotEligible("This is not your training record.", code="forbidden")
     handle = training.evidence.open("rb")
-    audit_record(actor=actor, action="staff.training_evidence_downloaded", obj=training,
-                 after={"member": training.member_id, "evidence_sha256": training.evidence_sha256})
+    audit_record(
+        actor=actor,
+        action="staff.training_evidence_downloaded",
+        obj=training,
+        after={"member": training.member_id, "evidence_sha256": training.evidence_sha256},
+    )
     return handle

@@ -34,22 +34,29 @@ class StaffQualification(models.Model):
     """What a vendor user is qualified as. Counts for a task type only once the firm's vendor
     manager has verified it (`verified_at`); an edit clears the verification."""
 
-    member = models.ForeignKey("vendors.VendorUser", on_delete=models.CASCADE,
-                               related_name="qualifications")
+    member = models.ForeignKey(
+        "vendors.VendorUser", on_delete=models.CASCADE, related_name="qualifications"
+    )
     kind = models.CharField(max_length=24, choices=QualificationKind.choices)
     jurisdiction = models.CharField(
-        max_length=80, blank=True,
+        max_length=80,
+        blank=True,
         help_text="Where a lawyer is admitted (e.g. Maharashtra, New York); the patent "
-        "office for a patent practitioner (e.g. USPTO).")
+        "office for a patent practitioner (e.g. USPTO).",
+    )
     registration_number = models.CharField(
-        max_length=40, blank=True, help_text="Bar enrolment or patent registration number.")
-    description = models.CharField(max_length=200, blank=True,
-                                   help_text="e.g. the certificate, for paralegal or other")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
+        max_length=40, blank=True, help_text="Bar enrolment or patent registration number."
+    )
+    description = models.CharField(
+        max_length=200, blank=True, help_text="e.g. the certificate, for paralegal or other"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+")
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -71,8 +78,9 @@ class StaffQualification(models.Model):
                 condition=Q(verified_at__isnull=True) | Q(verified_by__isnull=False),
                 name="qualification_verified_has_who",
             ),
-            models.UniqueConstraint(fields=["member", "kind", "jurisdiction"],
-                                    name="uniq_member_qualification"),
+            models.UniqueConstraint(
+                fields=["member", "kind", "jurisdiction"], name="uniq_member_qualification"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,20 +110,23 @@ class TrainingQuerySet(models.QuerySet["StaffTraining"]):
     def valid_on(self, day: dt.date) -> TrainingQuerySet:
         """Completed by `day`, not expired on it, with its evidence file: the one definition
         of "trained on this day"."""
-        return self.filter(~Q(evidence="") & ~Q(evidence_sha256=""), completed_on__lte=day,
-                           expires_on__gte=day)
+        return self.filter(
+            ~Q(evidence="") & ~Q(evidence_sha256=""), completed_on__lte=day, expires_on__gte=day
+        )
 
     def expiring_between(self, start: dt.date, end: dt.date) -> TrainingQuerySet:
-        return self.filter(~Q(evidence="") & ~Q(evidence_sha256=""), expires_on__gte=start,
-                           expires_on__lte=end)
+        return self.filter(
+            ~Q(evidence="") & ~Q(evidence_sha256=""), expires_on__gte=start, expires_on__lte=end
+        )
 
 
 class StaffTraining(models.Model):
     """A completed course with its certificate. Evidence: never edited; a renewal is a new
     record (`vendors.staff.training_record_add`; the admin shows it read-only)."""
 
-    member = models.ForeignKey("vendors.VendorUser", on_delete=models.CASCADE,
-                               related_name="trainings")
+    member = models.ForeignKey(
+        "vendors.VendorUser", on_delete=models.CASCADE, related_name="trainings"
+    )
     topic = models.CharField(max_length=20, choices=TrainingTopic.choices)
     course = models.CharField(max_length=200, blank=True)
     completed_on = models.DateField()
@@ -123,8 +134,9 @@ class StaffTraining(models.Model):
     evidence = models.FileField(upload_to=training_upload_to)
     evidence_name = models.CharField(max_length=255)
     evidence_sha256 = models.CharField(max_length=64)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
 
     objects = TrainingQuerySet.as_manager()
@@ -132,12 +144,14 @@ class StaffTraining(models.Model):
     class Meta:
         ordering = ["member", "topic", "-expires_on"]
         constraints = [
-            models.CheckConstraint(condition=Q(expires_on__gt=models.F("completed_on")),
-                                   name="training_expires_after_completion",
-                                   violation_error_message="Training expires after it was "
-                                   "completed."),
-            models.CheckConstraint(condition=Q(evidence_sha256__regex=r"^[0-9a-f]{64}$"),
-                                   name="training_sha256_hex"),
+            models.CheckConstraint(
+                condition=Q(expires_on__gt=models.F("completed_on")),
+                name="training_expires_after_completion",
+                violation_error_message="Training expires after it was completed.",
+            ),
+            models.CheckConstraint(
+                condition=Q(evidence_sha256__regex=r"^[0-9a-f]{64}$"), name="training_sha256_hex"
+            ),
         ]
         indexes = [models.Index(fields=["expires_on"], name="training_expiry_idx")]
 
@@ -152,9 +166,11 @@ class PerformerRequirement(models.Model):
 
     task_type = models.CharField(max_length=30, choices=TaskType.choices, unique=True)
     qualifications = models.JSONField(
-        default=list, help_text="Qualification kinds that count, e.g. [\"patent_practitioner\"]")
-    reason = models.CharField(max_length=250, blank=True,
-                              help_text="Why, for the refusal message and the audit trail.")
+        default=list, help_text='Qualification kinds that count, e.g. ["patent_practitioner"]'
+    )
+    reason = models.CharField(
+        max_length=250, blank=True, help_text="Why, for the refusal message and the audit trail."
+    )
 
     class Meta:
         ordering = ["task_type"]

@@ -34,14 +34,17 @@ from vendors.staff import credentials_of, get_training_for, training_evidence_op
 class AcknowledgeForm(forms.Form):
     accepted = forms.BooleanField(
         label="I have read the instructions and the confidentiality terms above and will "
-        "follow them.", required=True)
+        "follow them.",
+        required=True,
+    )
     text_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return wanted
     return default
 
@@ -56,25 +59,42 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     text = acknowledgement_text(task.matter, membership.vendor_id)
     digest = text_sha256(text)
     next_url = _next_url(request, reverse("portal:task", args=[task.pk]))
-    form = AcknowledgeForm(request.POST if request.method == "POST" else None,
-                           initial={"text_sha256": digest})
+    form = AcknowledgeForm(
+        request.POST if request.method == "POST" else None, initial={"text_sha256": digest}
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            matter_acknowledge(actor=signed_in_user(request), task=task,
-                               text_sha256_seen=form.cleaned_data["text_sha256"])
+            matter_acknowledge(
+                actor=signed_in_user(request),
+                task=task,
+                text_sha256_seen=form.cleaned_data["text_sha256"],
+            )
         except NotEligible as exc:
             if exc.code != "terms_changed":
                 raise PermissionDenied(exc.message) from exc
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Thank you: your acknowledgement of matter "
-                             f"{task.matter.number} is recorded.")
+            messages.success(
+                request,
+                f"Thank you: your acknowledgement of matter {task.matter.number} is recorded.",
+            )
             return HttpResponseRedirect(next_url)
-    return render(request, "portal/acknowledge.html", {
-        "task": task, "vendor": membership.vendor, "matter_number": task.matter.number,
-        "text": text, "text_sha256": digest, "terms_version": TERMS_VERSION, "form": form,
-        "next": next_url, "acknowledged": has_acknowledged(membership, task.matter),
-    }, status=400 if form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "portal/acknowledge.html",
+        {
+            "task": task,
+            "vendor": membership.vendor,
+            "matter_number": task.matter.number,
+            "text": text,
+            "text_sha256": digest,
+            "terms_version": TERMS_VERSION,
+            "form": form,
+            "next": next_url,
+            "acknowledged": has_acknowledged(membership, task.matter),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 @portal_view
@@ -83,9 +103,15 @@ def my_credentials(request: HttpRequest) -> HttpResponse:
     """The signed-in person's own qualifications and training (four queries of its own)."""
     membership = portal_membership(request)
     rows = credentials_of(VendorUser.objects.filter(pk=membership.pk), day=firm_today())
-    return render(request, "portal/credentials.html", {
-        "vendor": membership.vendor, "credentials": rows[0], "today": firm_today(),
-    })
+    return render(
+        request,
+        "portal/credentials.html",
+        {
+            "vendor": membership.vendor,
+            "credentials": rows[0],
+            "today": firm_today(),
+        },
+    )
 
 
 @portal_view
@@ -94,8 +120,12 @@ def training_evidence(request: HttpRequest, pk: int) -> FileResponse:
     """One's own training certificate (404 for anyone else's); audited."""
     training = get_training_for(request.user, pk)
     handle = training_evidence_open(actor=signed_in_user(request), training=training)
-    response = FileResponse(handle, as_attachment=True, filename=training.evidence_name,
-                            content_type=content_type_for(training.evidence_name))
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=training.evidence_name,
+        content_type=content_type_for(training.evidence_name),
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     return response

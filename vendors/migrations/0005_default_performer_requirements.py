@@ -8,16 +8,20 @@ from typing import Any
 from django.db import migrations
 
 DEFAULTS = [
-    ("patent_support", ["patent_practitioner"],
-     "patent prosecution support is practice before the patent office"),
+    (
+        "patent_support",
+        ["patent_practitioner"],
+        "patent prosecution support is practice before the patent office",
+    ),
 ]
 
 
 def add_defaults(apps: Any, schema_editor: Any) -> None:
     requirement = apps.get_model("vendors", "PerformerRequirement")
     for task_type, kinds, reason in DEFAULTS:
-        requirement.objects.get_or_create(task_type=task_type,
-                                          defaults={"qualifications": kinds, "reason": reason})
+        requirement.objects.get_or_create(
+            task_type=task_type, defaults={"qualifications": kinds, "reason": reason}
+        )
 
 
 def remove_defaults(apps: Any, schema_editor: Any) -> None:
