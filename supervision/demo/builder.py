@@ -75,6 +75,7 @@ from supervision.demo.data import (
     TaskSpec,
     VendorSpec,
 )
+from supervision.demo import staff as demo_staff
 from supervision.demo.files import pdf_bytes, work_product
 from supervision.models import (
     AttorneyProfile,
@@ -180,10 +181,13 @@ class DemoBuilder:
                 self._policies()
                 self._clients()
                 self._vendors()
+                demo_staff.credentials(self)
                 self._matters()
                 self._engagements()
                 for spec in TASKS:
                     self._task(spec)
+                demo_staff.acknowledgements(self)
+                demo_staff.rating(self)
                 self._second_factors()
         except BaseException:
             for name in self.stored_files:
