@@ -20,7 +20,9 @@ class MatterAcknowledgementAdmin(MatterWallsAdmin, ViewOnlyAdmin):
     date_hierarchy = "acknowledged_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MatterAcknowledgement]:
-        return super().get_queryset(request).select_related("matter", "member__user")
+        return super().get_queryset(request).select_related(
+            "matter", "member__user", "member__vendor"
+        )
 
 
 @admin.register(EngagementRating)
