@@ -50,6 +50,7 @@ from matters.services import (
     task_start,
     wall_add,
 )
+from supervision.demo import staff as demo_staff
 from supervision.demo.data import (
     ADMIN,
     ATTORNEYS,
@@ -75,7 +76,6 @@ from supervision.demo.data import (
     TaskSpec,
     VendorSpec,
 )
-from supervision.demo import staff as demo_staff
 from supervision.demo.files import pdf_bytes, work_product
 from supervision.models import (
     AttorneyProfile,

@@ -29,7 +29,7 @@ from vendors.models import StaffTraining, TrainingTopic, VendorUser
 pytestmark = pytest.mark.django_db
 
 NEW_YORK = ZoneInfo("America/New_York")
-SCORES = {"quality": 4, "timeliness": 5, "communication": 3, "value": 4}
+SCORES: dict[str, Any] = {"quality": 4, "timeliness": 5, "communication": 3, "value": 4}
 
 
 def client_for(user: Any) -> Client:
@@ -60,7 +60,7 @@ def test_only_the_responsible_attorney_rates_and_only_after_the_end(cast: Cast) 
                              **SCORES)
     assert (rating.quality, rating.value, rating.rated_by) == (4, 4, cast.attorney)
     event = AuditEvent.objects.get(action="engagement.rated")
-    assert event.matter_id == cast.matter.pk and event.after["timeliness"] == 5
+    assert event.matter_id == cast.matter.pk and (event.after or {})["timeliness"] == 5
 
 
 def test_one_rating_per_engagement_and_scores_from_1_to_5(cast: Cast) -> None:
