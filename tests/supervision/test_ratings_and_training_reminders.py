@@ -152,9 +152,10 @@ def test_the_scorecard_shows_the_ratings_in_a_fixed_number_of_queries(
     few = count()
     for index in range(4):
         matter = f.matter(actor=cast.admin, responsible=cast.attorney, title=f"Matter {index}")
-        engagement = f.cleared_engagement(actor=cast.admin, matter=matter,
-                                          vendor=f.vetted_vendor(name=f"Vendor {index}"))
-        Engagement.objects.filter(pk=engagement.pk).update(status=EngagementStatus.CLOSED)
+        # Test set-up: an engagement that has ended (how it ends is tested in matters).
+        engagement = Engagement.objects.create(
+            matter=matter, vendor=f.vetted_vendor(name=f"Vendor {index}"), scope="Review",
+            status=EngagementStatus.CLOSED)
         engagement_rate(actor=cast.attorney, engagement=engagement, comments=f"Note {index}",
                         **SCORES)
     assert count() == few

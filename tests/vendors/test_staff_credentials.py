@@ -321,3 +321,30 @@ def test_the_vendor_page_costs_the_same_queries_for_one_person_or_six(
         qualification_add(actor=manager, member=member_of(user),
                           kind=QualificationKind.PARALEGAL, description="Certificate")
     assert count() == few
+
+
+def test_a_crash_while_recording_training_leaves_no_row_and_no_file(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit write fails after the certificate was stored: the row rolls back and the
+    stored bytes are removed, so nothing is left half-recorded."""
+    from pathlib import Path
+
+    from django.core.files.storage import storages
+
+    import vendors.staff as staff_module
+
+    root = Path(storages["default"].location)  # type: ignore[attr-defined]
+    before = {path for path in root.rglob("*") if path.is_file()}
+    records_before = StaffTraining.objects.count()
+
+    def failing_audit(**kwargs: Any) -> None:
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr(staff_module, "audit_record", failing_audit)
+    with pytest.raises(RuntimeError):
+        training_record_add(actor=vendor_manager(), member=member_of(cast.vendor_a_user),
+                            topic=TrainingTopic.CONFIDENTIALITY, completed_on=DAY,
+                            expires_on=DAY + dt.timedelta(days=365), evidence=certificate())
+    assert StaffTraining.objects.count() == records_before
+    assert {path for path in root.rglob("*") if path.is_file()} == before
