@@ -14,6 +14,7 @@ downloads, and the upload check before the body is read.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -53,8 +54,12 @@ def acknowledgement_text(matter: Matter, vendor_id: int) -> str:
         .first()
         or ""
     )
+    return _text(matter.number, scope)
+
+
+def _text(matter_number: str, scope: str) -> str:
     return (
-        f"Matter no. {matter.number}\n\nInstructions (scope of the engagement):\n"
+        f"Matter no. {matter_number}\n\nInstructions (scope of the engagement):\n"
         f"{scope.strip() or '(none given)'}\n\n"
         f"Confidentiality terms, version {TERMS_VERSION}:\n{CONFIDENTIALITY_TERMS}\n"
     )
@@ -70,6 +75,22 @@ def has_acknowledged(member: VendorUser, matter: Matter) -> bool:
     return MatterAcknowledgement.objects.filter(
         member=member, matter=matter, text_sha256=digest
     ).exists()
+
+
+def matters_awaiting_acknowledgement(member: VendorUser, matters: Iterable[Matter]) -> set[int]:
+    """The ids of `matters` whose current text `member` has not acknowledged, for a list of
+    tasks: two queries whatever the number of matters (their scopes, the acknowledgements)."""
+    by_id = {matter.pk: matter for matter in matters}
+    scopes = dict(Engagement.objects.filter(matter_id__in=by_id, vendor_id=member.vendor_id)
+                  .values_list("matter_id", "scope"))
+    wanted = {
+        matter_id: text_sha256(_text(matter.number, scopes.get(matter_id, "")))
+        for matter_id, matter in by_id.items()
+    }
+    done = set(MatterAcknowledgement.objects.filter(
+        member=member, matter_id__in=by_id, text_sha256__in=set(wanted.values())
+    ).values_list("matter_id", "text_sha256"))
+    return {matter_id for matter_id, digest in wanted.items() if (matter_id, digest) not in done}
 
 
 def acknowledgement_required(user: AnyUser, matter: Matter) -> bool:

@@ -46,7 +46,7 @@ from matters.selectors import (
     vendor_submission_filter,
 )
 from matters.services import task_start
-from supervision.acknowledgements import acknowledgement_gate
+from supervision.acknowledgements import acknowledgement_gate, matters_awaiting_acknowledgement
 from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
 from supervision.selectors import task_actions_for
@@ -92,7 +92,8 @@ def portal_tasks(user: Any, state: str = "") -> QuerySet[Task]:
 @require_GET
 def task_list(request: HttpRequest) -> HttpResponse:
     """Queries, whatever the number of tasks: the membership (with its vendor), the count,
-    one page of tasks, plus the session, user and unread badge of every page."""
+    one page of tasks, the matters awaiting acknowledgement (two), plus the session, user and
+    unread badge of every page."""
     membership = portal_membership(request)
     state = request.GET.get("state", "")
     state = state if state in STATE_FILTERS else ""
@@ -103,6 +104,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "vendor": membership.vendor,
         "page_obj": page,
         "tasks": page.object_list,
+        "awaiting_acknowledgement": matters_awaiting_acknowledgement(
+            membership, {task.matter for task in page.object_list}),
         "state": state,
         "states": [(key, label) for key, (label, _) in STATE_FILTERS.items()],
         "with_vendor_states": WITH_VENDOR_STATES,

@@ -208,8 +208,12 @@ def test_a_vendor_user_cannot_see_the_matters_pages_before_acknowledging(cast: C
                 reverse("supervision:submission_upload", args=[task.pk])):
         assert client.post(url, {"file": f.pdf_upload()}).status_code == 403, url
     assert Submission.objects.filter(task=task).count() == 1
-    # The list of tasks is not a matter's page: it shows the task, and the way in.
-    assert client.get(reverse("portal:tasks")).status_code == 200
+    # The list of tasks is not a matter's page: it shows the task, and what is asked first.
+    listing = client.get(reverse("portal:tasks"))
+    assert listing.status_code == 200
+    assert "Read the matter's terms first" in listing.content.decode()
+    assert "Read the matter's terms first" not in client_for(cast.vendor_a_user).get(
+        reverse("portal:tasks")).content.decode()
 
 
 def test_after_acknowledging_the_pages_open_and_the_acknowledgement_is_kept(cast: Cast) -> None:
