@@ -460,6 +460,10 @@ EVIDENCE = [
     EthicalWall,
     MatterUserObjectPermission,
     MatterGroupObjectPermission,
+    StaffTraining,
+    StaffQualification,
+    MatterAcknowledgement,
+    EngagementRating,
 ]
 
 
