@@ -361,3 +361,5 @@ class SupervisedTaskAdmin(TaskAdmin):
             call=lambda actor, task: task_deliver(actor=actor, task=task),
             done="Delivered",
         )
+
+from supervision import staff_admin  # noqa: E402, F401  (registers the acknowledgement and rating admins)

@@ -14,7 +14,11 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from lpo_tracker.fields import TaskType
+from matters.models import Task
 from supervision.uploads import CONTENT_TYPES
+from vendors.models import VendorUser
+from vendors.selectors import vendor_of
+from vendors.staff import performers_for
 
 ACCEPTED_EXTENSIONS = ",".join(sorted(CONTENT_TYPES))
 
@@ -31,9 +35,25 @@ class SubmissionForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    performed_by = forms.ModelChoiceField(
+        label="Performed by", required=False, queryset=VendorUser.objects.none(),
+        empty_label="The uploader",
+        help_text="Who at the vendor did the work; they need current confidentiality and "
+        "data-protection training, and some task types a verified qualification.",
+    )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, task: Task | None = None, uploader: Any = None,
+                 **kwargs: Any) -> None:
+        """`task`: offer its vendor's people as performers (the uploading vendor user first
+        by default); without it the choice is empty and only the default applies."""
+        membership = vendor_of(uploader) if uploader is not None else None
+        if membership is not None:
+            kwargs.setdefault("initial", {}).setdefault("performed_by", membership.pk)
         super().__init__(*args, **kwargs)
+        if task is not None and task.engagement_id is not None:
+            field = self.fields["performed_by"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = performers_for(task.engagement.vendor_id)  # type: ignore[union-attr]
         limit = settings.MAX_UPLOAD_BYTES
         self.fields["file"].help_text = (
             f"{', '.join(sorted(CONTENT_TYPES))}; up to {filesizeformat(limit)}."

@@ -103,6 +103,10 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     submitted_at = models.DateTimeField(default=timezone.now)
+    # Who at the vendor did the work (`vendors.staff.performer_refusal` vets them).
+    performed_by = models.ForeignKey(
+        "vendors.VendorUser", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["task", "version"]
@@ -335,6 +339,7 @@ class ReminderKind(models.TextChoices):
     TASK_ESCALATED = "task_escalated", "Vendor deadline escalated"
     DUE_DATE_CHANGED = "due_date_changed", "Due date changed"
     DILIGENCE_EXPIRING = "diligence_expiring", "Due diligence expiring"
+    TRAINING_EXPIRING = "training_expiring", "Staff training expiring"
     BUDGET_THRESHOLD = "budget_threshold", "Budget threshold reached"
     ACCESS_CHANGED = "access_changed", "Access to a matter changed"
     CONFLICT_REOPENED = "conflict_reopened", "Conflict check reopened"
@@ -471,3 +476,7 @@ class ReviewQueueVersion(models.Model):
 
     def __str__(self) -> str:
         return f"review queue version {self.version}"
+
+
+# Acknowledgements and engagement ratings (their own module; models of this app).
+from supervision.staff_models import EngagementRating, MatterAcknowledgement  # noqa: E402, F401

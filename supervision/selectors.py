@@ -356,7 +356,7 @@ def task_page_for(user: AnyUser, task: Task) -> TaskPage:
     internal = not is_vendor_user(user)
     submissions = list(
         Submission.objects.filter(vendor_submission_filter(user), task=task)
-        .select_related("submitted_by").order_by("version")
+        .select_related("submitted_by", "performed_by__user").order_by("version")
     )
     reviews = Review.objects.filter(submission__in=[s.pk for s in submissions]).select_related(
         "reviewer", "submission"

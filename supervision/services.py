@@ -54,6 +54,7 @@ from supervision.models import (
     Submission,
     SubmissionOpening,
 )
+from supervision.performers import submission_performer
 from supervision.selectors import delivery_refusal, review_refusal
 from supervision.sla import compute_deadline, policy_for
 from supervision.uploads import upload_accept
@@ -95,14 +96,16 @@ def review_due_for(task: Task, submitted_at: dt.datetime) -> dt.datetime:
 
 
 def submission_create(
-    *, actor: User, task: Task, upload: UploadedFile, note: str = ""
+    *, actor: User, task: Task, upload: UploadedFile, note: str = "",
+    performed_by: VendorUser | None = None,
 ) -> Submission:
     """Store a new immutable version of the work product and put the task up for review.
 
     1. Validate the file (name, size, type, content) and scan it for malware before touching
        the database (an infected file is refused and the attempt audited).
     2. Lock the task; only an assigned vendor (or the matter team) uploads, in a state that
-       takes work product.
+       takes work product; the person who performed the work (`performed_by`, by default
+       the uploading vendor user) is vetted (`supervision.performers`).
     3. Store the file under a random path with its SHA-256 and size, as the next version.
     4. Supersede any review in progress and any approval: a new version is reviewed afresh.
     5. Start the review window; after commit, tell the supervising attorneys.
@@ -117,6 +120,8 @@ def submission_create(
             if refusal is not None:
                 raise refusal
             require_matter_open(locked.matter, "take uploads")
+            performer = submission_performer(actor=actor, task=locked,
+                                             performed_by=performed_by, day=firm_today())
             previous = latest_submission(locked)
             now = timezone.now()
             stored = Submission(
@@ -129,6 +134,7 @@ def submission_create(
                 note=note.strip(),
                 submitted_by=actor,
                 submitted_at=now,
+                performed_by=performer,
             )
             stored.file.save(checked.name, upload, save=False)
             stored.save(force_insert=True)
@@ -146,6 +152,7 @@ def submission_create(
             task_audit(actor, locked, "submission.created", before, status=locked.status,
                    submission=stored.pk, version=stored.version, sha256=stored.sha256,
                    size=stored.size, name=stored.original_name,
+                   performed_by=performer.pk if performer else None,
                    superseded_reviews=superseded,
                    approval_withdrawn=before["approved_signoff"] is not None)
             submission_id = stored.pk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from supervision import views
+from supervision import rating_views, views
 
 app_name = "supervision"
 
@@ -22,6 +22,8 @@ urlpatterns: list[URLPattern] = [
     path("submissions/<int:pk>/download/", views.submission_download,
          name="submission_download"),
     path("submissions/<int:pk>/inline/", views.submission_inline, name="submission_inline"),
+    path("ratings/engagements/<int:pk>/", rating_views.engagement_rating,
+         name="engagement_rating"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all,

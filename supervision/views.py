@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -37,6 +38,7 @@ from matters.selectors import get_task_for, task_work_refusal, tasks_visible_to
 from matters.services import task_start
 from matters.templatetags.lpo_time import deadline
 from supervision import notifications as notices
+from supervision.acknowledgements import acknowledgement_gate
 from supervision.forms import (
     ApproveForm,
     DeliverForm,
@@ -124,7 +126,7 @@ def _render_task(
     context = {
         "page": page,
         "task": task,
-        "upload_form": upload_form or SubmissionForm(),
+        "upload_form": upload_form or SubmissionForm(task=task, uploader=request.user),
         "deliver_form": DeliverForm(),
     }
     return render(request, "supervision/task_detail.html", context, status=status)
@@ -133,7 +135,8 @@ def _render_task(
 @login_required
 @require_GET
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_task(request, get_task_for(request.user, pk))
+    task = get_task_for(request.user, pk)
+    return acknowledgement_gate(request, task) or _render_task(request, task)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -152,12 +155,12 @@ def upload_response(
     """Store a posted version through `submission_create`, for the staff task page and the
     vendor portal alike: a redirect (or JSON for upload.js) on success; the form with its
     errors, the note kept, otherwise. `success` may use {version}."""
-    form = SubmissionForm(request.POST, request.FILES)
+    form = SubmissionForm(request.POST, request.FILES, task=task, uploader=request.user)
     if form.is_valid():
         try:
             submission = submission_create(
                 actor=signed_in_user(request), task=task, upload=form.cleaned_data["file"],
-                note=form.cleaned_data["note"],
+                note=form.cleaned_data["note"], performed_by=form.cleaned_data["performed_by"],
             )
         except NotEligible as exc:
             raise PermissionDenied(exc.message) from exc
@@ -177,10 +180,11 @@ def upload_response(
 def authorise_upload(request: HttpRequest, pk: int) -> None:
     """Before the body is read: 404 for a task the user may not see, 403 for one they may
     not upload to (the service's own rule). The state is left to the service's message."""
-    refusal = task_work_refusal(request.user, get_task_for(request.user, pk),
-                                "upload work product")
+    task = get_task_for(request.user, pk)
+    refusal = task_work_refusal(request.user, task, "upload work product")
     if refusal is not None:
         raise PermissionDenied(refusal.message)
+    acknowledgement_gate(request, task)  # a POST: 403 until the matter is acknowledged
 
 
 @login_required
@@ -214,6 +218,7 @@ def act(request: HttpRequest, act: Callable[[], object], success: str, then: str
 @require_POST
 def start(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
+    acknowledgement_gate(request, task)
     return act(
         request, lambda: task_start(actor=signed_in_user(request), task=task),
         f"Work on “{task.title}” has started.", _task_url(task),
@@ -258,8 +263,11 @@ def submission_or_refuse(request: HttpRequest, pk: int) -> Submission:
 
 @login_required
 @require_GET
-def submission_download(request: HttpRequest, pk: int) -> FileResponse:
+def submission_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     submission = submission_or_refuse(request, pk)
+    gate = acknowledgement_gate(request, submission.task)
+    if gate is not None:
+        return gate
     handle = submission_open(actor=signed_in_user(request), submission=submission,
                              via=OpenedVia.DOWNLOAD)
     return FileResponse(

@@ -142,6 +142,10 @@ def build_cast() -> Cast:
     engagement_a = f.cleared_engagement(actor=staff_on, matter=matter, vendor=vendor_a)
     engagement_b = f.cleared_engagement(actor=staff_off, matter=other_matter, vendor=vendor_b)
     task = f.draft_task(actor=staff_on, matter=matter)
+    # Each vendor user has acknowledged their own matter's terms (tests/supervision/
+    # test_acknowledgements.py starts from a user who has not).
+    f.acknowledge(vendor_a_user, matter)
+    f.acknowledge(vendor_b_user, other_matter)
     _forget_access_notices()
     return Cast(
         admin=admin, staff_on=staff_on, staff_off=staff_off, screened=screened,

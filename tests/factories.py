@@ -122,12 +122,49 @@ def vetted_vendor(**kwargs: Any) -> Vendor:
     return vendor
 
 
-def vendor_user(vendor: Vendor, username: str) -> User:
-    """A user of `vendor`, enrolled in MFA as the firm's policy requires of vendor staff."""
+def vendor_user(vendor: Vendor, username: str, *, trained: bool = True) -> User:
+    """A user of `vendor`, enrolled in MFA as the firm's policy requires of vendor staff,
+    and (unless `trained=False`) with current confidentiality and data-protection training,
+    without which nobody may be named as the performer of work."""
     user = UserFactory.create(username=username)
-    VendorUser.objects.create(user=user, vendor=vendor)
+    member = VendorUser.objects.create(user=user, vendor=vendor)
     enrol_mfa(user)
+    if trained:
+        train(member)
     return user
+
+
+def train(member: VendorUser, *, completed_on: dt.date = dt.date(2000, 1, 1),
+          expires_on: dt.date = dt.date(2099, 12, 31), topics: tuple[str, ...] = (
+              "confidentiality", "data_protection")) -> list[Any]:
+    """Training records with their certificates, written directly (test set-up; the service
+    `vendors.staff.training_record_add` is tested on its own). The default dates cover any
+    frozen clock a test uses."""
+    from vendors.models import StaffTraining
+
+    records = []
+    for topic in topics:
+        content = f"{member.pk}:{topic}:{completed_on}:{expires_on}".encode()
+        record = StaffTraining(member=member, topic=topic, completed_on=completed_on,
+                               expires_on=expires_on, evidence_name=f"{topic}.pdf",
+                               evidence_sha256=hashlib.sha256(content).hexdigest(),
+                               recorded_by=member.user, course="Client confidentiality 101")
+        record.evidence.save(f"{topic}.pdf", SimpleUploadedFile(f"{topic}.pdf", content),
+                             save=False)
+        record.save()
+        records.append(record)
+    return records
+
+
+def acknowledge(user: User, matter: Matter) -> None:
+    """`user` acknowledged the matter's current instructions and terms (test set-up)."""
+    from supervision.acknowledgements import TERMS_VERSION, acknowledgement_text, text_sha256
+    from supervision.models import MatterAcknowledgement
+
+    member = VendorUser.objects.get(user=user)
+    MatterAcknowledgement.objects.get_or_create(
+        member=member, matter=matter, terms_version=TERMS_VERSION,
+        text_sha256=text_sha256(acknowledgement_text(matter, member.vendor_id)))
 
 
 def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New York"

@@ -193,3 +193,5 @@ class ConflictDeclarationAdmin(LpoModelAdmin):
     date_hierarchy = "declared_on"
     list_select_related = ["vendor", "declared_by__user", "declared_by__vendor"]
     autocomplete_fields = ["vendor", "declared_by"]
+
+from vendors import staff_admin  # noqa: E402, F401  (registers the credential admins)

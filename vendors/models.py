@@ -313,3 +313,13 @@ VENDOR_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     }
     | {(state, V.OFFBOARDED) for state in (V.PROSPECTIVE, V.UNDER_REVIEW, V.APPROVED, V.SUSPENDED)}
 )
+
+
+# The vendor's people as the firm vets them (their own module; models of this app).
+from vendors.staff_models import (  # noqa: E402, F401
+    PerformerRequirement,
+    QualificationKind,
+    StaffQualification,
+    StaffTraining,
+    TrainingTopic,
+)

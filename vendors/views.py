@@ -54,6 +54,7 @@ from vendors.selectors import (
     vendor_page,
     vendors_matching,
 )
+from vendors.staff import vendor_credentials
 
 View = Callable[..., HttpResponseBase]
 VENDORS_PER_PAGE = 25
@@ -149,6 +150,7 @@ def _render_detail(request: HttpRequest, vendor: Vendor, *,
     context = {
         "vendor": vendor,
         "page": vendor_page(vendor, day=today),
+        "credentials": vendor_credentials(vendor, day=today),
         "today": today,
         "can_change": can_change,
         "status_form": (status_form or VendorStatusForm(choices=choices))

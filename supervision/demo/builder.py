@@ -50,6 +50,7 @@ from matters.services import (
     task_start,
     wall_add,
 )
+from supervision.demo import staff as demo_staff
 from supervision.demo.data import (
     ADMIN,
     ATTORNEYS,
@@ -180,10 +181,13 @@ class DemoBuilder:
                 self._policies()
                 self._clients()
                 self._vendors()
+                demo_staff.credentials(self)
                 self._matters()
                 self._engagements()
                 for spec in TASKS:
                     self._task(spec)
+                demo_staff.acknowledgements(self)
+                demo_staff.rating(self)
                 self._second_factors()
         except BaseException:
             for name in self.stored_files:

@@ -405,6 +405,10 @@ ENGAGEMENTS: tuple[EngagementSpec, ...] = (
     EngagementSpec("gdpr", "bayanihan", "Supplier DPA review and remediation letters.",
                    "35000.00", ConflictCheckStatus.CLEARED, "No hits.",
                    "Harriet Cole, Company Secretary", "Supplier contracts, no customer data."),
+    # A short workstream, finished: ended and rated by the responsible attorney (demo/staff.py).
+    EngagementSpec("gdpr", "kaveri", "Research note on the ICO's supplier due-diligence "
+                   "guidance.", "6000.00", ConflictCheckStatus.CLEARED, "No hits.",
+                   "Harriet Cole, Company Secretary", "Published guidance only; no personal data."),
     EngagementSpec("gdpr", "lagan", "Northern Ireland supplier contracts.", "8000.00",
                    ConflictCheckStatus.PENDING),
 )
@@ -622,6 +626,10 @@ TASKS: tuple[TaskSpec, ...] = (
              "Letters proposing the addendum to the 25 suppliers with the largest gaps.",
              feedback="Tone is too adversarial for strategic suppliers; use the softer variant "
                       "for the top 10 and add the reply-by date."),
+    TaskSpec("gdpr", "kaveri", "Legal research: ICO guidance on supplier due diligence",
+             T.LEGAL_RESEARCH, P.NORMAL, S.DELIVERED, -260, "10",
+             "Summarise what the ICO expects of a controller vetting its processors, with "
+             "citations, in a two-page note.", actual_hours="9"),
     TaskSpec("gdpr", None, "Supplier DPA gap analysis: Northern Ireland suppliers",
              T.COMPLIANCE_REVIEW, P.NORMAL, S.DRAFT, 70, "10",
              "Intended for Lagan Legal once its conflict check is done and its SOC 2 renewed."),

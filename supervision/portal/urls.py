@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from supervision.portal import views
+from supervision.portal import staff_views, views
 
 app_name = "portal"
 
@@ -16,4 +16,8 @@ urlpatterns: list[URLPattern] = [
     path("submissions/<int:pk>/download/", views.submission_download,
          name="submission_download"),
     path("conflicts/", views.conflicts, name="conflicts"),
+    path("tasks/<int:pk>/acknowledge/", staff_views.acknowledge, name="acknowledge"),
+    path("credentials/", staff_views.my_credentials, name="credentials"),
+    path("training/<int:pk>/evidence/", staff_views.training_evidence,
+         name="training_evidence"),
 ]

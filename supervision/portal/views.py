@@ -46,6 +46,7 @@ from matters.selectors import (
     vendor_submission_filter,
 )
 from matters.services import task_start
+from supervision.acknowledgements import acknowledgement_gate, matters_awaiting_acknowledgement
 from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
 from supervision.selectors import task_actions_for
@@ -91,7 +92,8 @@ def portal_tasks(user: Any, state: str = "") -> QuerySet[Task]:
 @require_GET
 def task_list(request: HttpRequest) -> HttpResponse:
     """Queries, whatever the number of tasks: the membership (with its vendor), the count,
-    one page of tasks, plus the session, user and unread badge of every page."""
+    one page of tasks, the matters awaiting acknowledgement (two), plus the session, user and
+    unread badge of every page."""
     membership = portal_membership(request)
     state = request.GET.get("state", "")
     state = state if state in STATE_FILTERS else ""
@@ -102,6 +104,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "vendor": membership.vendor,
         "page_obj": page,
         "tasks": page.object_list,
+        "awaiting_acknowledgement": matters_awaiting_acknowledgement(
+            membership, {task.matter for task in page.object_list}),
         "state": state,
         "states": [(key, label) for key, (label, _) in STATE_FILTERS.items()],
         "with_vendor_states": WITH_VENDOR_STATES,
@@ -144,20 +148,22 @@ def _render_task(request: HttpRequest, task: Task, *, upload_form: SubmissionFor
         "can_start": actions.start,
         "can_upload": actions.upload,
         "sla_running": task.status in WITH_VENDOR_STATES,
-        "upload_form": upload_form or SubmissionForm(),
+        "upload_form": upload_form or SubmissionForm(task=task, uploader=request.user),
     }, status=status)
 
 
 @portal_view
 @require_GET
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_task(request, get_task_for(request.user, pk))
+    task = get_task_for(request.user, pk)
+    return acknowledgement_gate(request, task) or _render_task(request, task)
 
 
 @portal_view
 @require_POST
 def task_start_view(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
+    acknowledgement_gate(request, task)
     return act(
         request, lambda: task_start(actor=request.user, task=task),  # type: ignore[arg-type]
         f"Work on “{task.title}” has started.", _task_url(task),
@@ -179,9 +185,12 @@ def submission_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 @portal_view
 @require_GET
-def submission_download(request: HttpRequest, pk: int) -> FileResponse:
+def submission_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """A version of the vendor's own work product (404 for anyone else's); audited."""
     submission = submission_or_refuse(request, pk)
+    gate = acknowledgement_gate(request, submission.task)
+    if gate is not None:
+        return gate
     handle = submission_open(actor=request.user, submission=submission)  # type: ignore[arg-type]
     return FileResponse(handle, as_attachment=True, filename=submission.original_name,
                         content_type=submission.content_type)

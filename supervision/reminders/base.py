@@ -45,6 +45,9 @@ DILIGENCE_OBJECT = "vendors.duediligencerecord"
 # Days before expiry, closest first: a record found at 5 days left gets the "7d" notice only.
 # The widest is the "expiring" horizon of the vendor pages (vendors.selectors).
 DILIGENCE_THRESHOLDS = ((1, "1d"), (7, "7d"), (EXPIRING_WITHIN_DAYS, f"{EXPIRING_WITHIN_DAYS}d"))
+TRAINING_OBJECT = "vendors.stafftraining"
+# Staff training is reminded on the same days as due diligence (30, 7 and 1 days before).
+TRAINING_THRESHOLDS = DILIGENCE_THRESHOLDS
 # Moved due dates older than this are not announced any more (a sweep down for a week).
 DUE_DATE_CHANGE_HORIZON = dt.timedelta(days=7)
 RECORD_BATCH = 1000
@@ -82,6 +85,8 @@ SUBJECTS: dict[str, str] = {
     ReminderKind.DUE_DATE_CHANGED: "{due_kind_title} moved to {deadline_local}: {task_title} "
     "(matter {matter_number})",
     ReminderKind.DILIGENCE_EXPIRING: "{document} for {vendor_name} expires {expires_on}",
+    ReminderKind.TRAINING_EXPIRING: "{topic} training of {person} ({vendor_name}) expires "
+    "{expires_on}",
 }
 
 TASK_FIELDS = (

@@ -17,6 +17,7 @@ from supervision.reminders.base import (
 from supervision.reminders.plan_diligence import plan_diligence
 from supervision.reminders.plan_reviews import plan_review_deadlines, plan_review_waiting
 from supervision.reminders.plan_tasks import plan_due_date_changes, plan_task_deadlines
+from supervision.reminders.plan_training import plan_training
 from supervision.sla import PolicySet
 
 
@@ -32,4 +33,5 @@ def reminders_plan(*, now: dt.datetime) -> list[PlannedReminder]:
         *plan_due_date_changes(now, audience),
         *plan_task_deadlines(clock, policies, audience, widest),
         *plan_diligence(firm_today(now)),
+        *plan_training(firm_today(now)),
     ]

@@ -22,6 +22,7 @@ from openpyxl.styles import Font
 
 from lpo_tracker.audit.selectors import spreadsheet_safe
 from lpo_tracker.clock import firm_today
+from supervision.reports.ratings import vendor_ratings
 from supervision.reports.scorecards import COLUMNS, Period, export_rows, scorecards_for
 from vendors.selectors import require_vendor_manager
 
@@ -65,6 +66,7 @@ def scorecards(request: HttpRequest) -> HttpResponse:
         "form": form,
         "period": period,
         "cards": cards,
+        "ratings": vendor_ratings(request.user),
         "query": query,
         "quarters": Period.last_full_quarter(firm_today()).previous_quarters(
             QUARTER_SHORTCUTS),

@@ -51,7 +51,9 @@ from matters.models import (
 from supervision.models import (
     AttorneyProfile,
     BarAdmission,
+    EngagementRating,
     FirmHoliday,
+    MatterAcknowledgement,
     Notification,
     NotificationSettings,
     OpenedVia,
@@ -70,8 +72,13 @@ from vendors.models import (
     DeliveryCentre,
     DiligenceKind,
     DueDiligenceRecord,
+    PerformerRequirement,
+    QualificationKind,
     RateCard,
     RateCardLine,
+    StaffQualification,
+    StaffTraining,
+    TrainingTopic,
     Vendor,
     VendorUser,
 )
@@ -246,6 +253,22 @@ def build_world(n: int) -> World:
         post_data="", http_accept="text/html", path_info="/accounts/login/",
         failures_since_start=1,
     )
+    # Vendor staff credentials, the matter's acknowledgement, the engagement's rating.
+    StaffQualification.objects.create(
+        member=vendor_user, kind=QualificationKind.LAWYER, jurisdiction="Maharashtra",
+        registration_number=f"MAH/{n}/2015", recorded_by=staff, verified_by=staff,
+        verified_at=timezone.now())
+    StaffTraining.objects.create(
+        member=vendor_user, topic=TrainingTopic.CONFIDENTIALITY, completed_on=dt.date(2026, 1, 5),
+        expires_on=dt.date(2027, 1, 5), evidence=f"training/{vendor_user.pk}/abc",
+        evidence_name="certificate.pdf", evidence_sha256=SHA256, recorded_by=staff)
+    PerformerRequirement.objects.get_or_create(
+        task_type=TASK_TYPES[n % len(TASK_TYPES)],
+        defaults={"qualifications": [QualificationKind.LAWYER]})
+    MatterAcknowledgement.objects.create(member=vendor_user, matter=matter,
+                                         terms_version="2026-1", text_sha256=SHA256)
+    EngagementRating.objects.create(engagement=engagement, rated_by=attorney, quality=4,
+                                    timeliness=4, communication=5, value=3)
     # Row 1 comes from the migration, but a committing test's flush may have removed it.
     ReviewQueueVersion.objects.get_or_create(pk=1)
     audit_record(actor=staff, action="task.created", obj=task, matter_id=matter.pk)
@@ -415,8 +438,11 @@ def test_every_changelist_costs_the_same_queries_for_one_row_and_for_twenty(
     assert growing == {}, "queries for (1 row, 20 rows) per changelist"
     # The page cache's version is one row by design, however many worlds there are.
     singletons = {ReviewQueueVersion._meta.label}
+    # At most one performer requirement per task type.
+    per_task_type = {PerformerRequirement._meta.label}
     assert all(rows >= 20 for label, (_queries, rows) in with_twenty.items()
-               if label not in singletons)
+               if label not in singletons | per_task_type)
+    assert with_twenty[PerformerRequirement._meta.label][1] >= len(TASK_TYPES)
     assert with_twenty[ReviewQueueVersion._meta.label][1] == 1
 
 
@@ -434,6 +460,10 @@ EVIDENCE = [
     EthicalWall,
     MatterUserObjectPermission,
     MatterGroupObjectPermission,
+    StaffTraining,
+    StaffQualification,
+    MatterAcknowledgement,
+    EngagementRating,
 ]
 
 
