@@ -503,6 +503,9 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["status", "sla_due_at"], name="task_status_sla_idx"),
             models.Index(fields=["status", "review_due_at"], name="task_status_review_idx"),
+            # The reminder sweep's review-waiting safety net: submitted tasks since its
+            # watermark (supervision/reminders/watermark.py), a range instead of all of them.
+            models.Index(fields=["status", "submitted_at"], name="task_status_submitted_idx"),
             # Per-matter lists by state and deadline (dashboard "at risk", matter pages);
             # serves (matter, status) lookups too. docs/performance.md, fix 3.
             # With the id, the dashboard's per-matter "at risk" LATERAL reads only the index (key

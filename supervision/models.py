@@ -349,6 +349,10 @@ class ReminderRecord(models.Model):
     # Distinguishes e.g. "24 h before" from "at deadline", or version 2 from version 3.
     threshold = models.CharField(max_length=60)
     recipients = models.JSONField(default=list, blank=True)
+    # What the message body is rendered from, at delivery (the template is the kind's,
+    # `supervision/email/<kind>.txt`): the sweep plans keys and facts, not texts. Empty for
+    # notices whose body is written when they are recorded (`Notification.body`).
+    context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -369,6 +373,19 @@ class ReminderRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_type}:{self.object_id} @{self.threshold}"
+
+
+class SweepWatermark(models.Model):
+    """How far a safety net of the reminder sweep has looked: the review-waiting net reads
+    only submissions since the last complete sweep (`supervision.reminders.watermark`).
+    Moved forward only after a sweep's reminders are recorded, never back."""
+
+    name = models.CharField(max_length=60, unique=True)
+    value = models.DateTimeField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.value.isoformat()}"
 
 
 class EmailState(models.TextChoices):
