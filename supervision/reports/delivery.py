@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from matters.models import Task
 from supervision.models import Submission
 
 # The condition on a delivery (a v1 Submission) that makes it on time.
 ON_TIME = Q(submitted_at__lte=F("task__sla_due_at"))
+# The same condition seen from the task (`delivered_tasks`; `first_version_at` is v1).
+ON_TIME_TASK = Q(first_version_at__lte=F("sla_due_at"))
 
 
 def deliveries(*, since: dt.datetime, until: dt.datetime,
@@ -28,3 +30,16 @@ def deliveries(*, since: dt.datetime, until: dt.datetime,
     if tasks is not None:
         first = first.filter(task__in=tasks.values("pk"))
     return first
+
+
+def delivered_tasks(tasks: QuerySet[Task], *, since: dt.datetime,
+                    until: dt.datetime) -> QuerySet[Task]:
+    """The same deliveries as `deliveries(tasks=…)`, one row per delivered task of `tasks`
+    with `first_version_at` (v1's moment); on time is `ON_TIME_TASK`. Rooted at the tasks, so a
+    scoped list of tasks is read once (index-only on `task_matter_submitted_idx`) and each
+    delivery from `submission_first_version_idx`, instead of joining the tasks twice
+    (docs/performance.md, the dashboard's chart)."""
+    first = Submission.objects.filter(task=OuterRef("pk"), version=1).values("submitted_at")
+    return (tasks.filter(engagement__isnull=False)
+            .annotate(first_version_at=Subquery(first[:1]))
+            .filter(first_version_at__gte=since, first_version_at__lt=until))
