@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet
 
 from matters.models import Task
 from supervision.models import Submission
@@ -39,7 +39,8 @@ def delivered_tasks(tasks: QuerySet[Task], *, since: dt.datetime,
     scoped list of tasks is read once (index-only on `task_matter_submitted_idx`) and each
     delivery from `submission_first_version_idx`, instead of joining the tasks twice
     (docs/performance.md, the dashboard's chart)."""
-    first = Submission.objects.filter(task=OuterRef("pk"), version=1).values("submitted_at")
-    return (tasks.filter(engagement__isnull=False)
-            .annotate(first_version_at=Subquery(first[:1]))
-            .filter(first_version_at__gte=since, first_version_at__lt=until))
+    # One join to the first version (unique per task), filtered and read in the same join.
+    return (tasks.filter(engagement__isnull=False, submissions__version=1,
+                         submissions__submitted_at__gte=since,
+                         submissions__submitted_at__lt=until)
+            .annotate(first_version_at=F("submissions__submitted_at")))
