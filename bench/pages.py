@@ -608,7 +608,8 @@ def _plan_timed(now: dt.datetime, reps: int) -> tuple[float, float, int, int]:
 
     walls: list[float] = []
     cpus: list[float] = []
-    count, planned = 0, []
+    count = 0
+    planned: list[Any] = []
     for _ in range(max(1, reps)):
         started, cpu_started = time.perf_counter(), time.process_time()
         count, _, planned = count_queries(lambda: reminders.reminders_plan(now=now))
