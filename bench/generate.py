@@ -735,8 +735,8 @@ def record_review_waiting_history() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO supervision_reminderrecord (kind, object_type, object_id, threshold,"
-            " recipients, created_at, sent_at, attempts, last_error)"
-            " SELECT 'review_waiting', 'matters.task', s.task_id, 'v' || s.version, '[]',"
+            " recipients, context, created_at, sent_at, attempts, last_error)"
+            " SELECT 'review_waiting', 'matters.task', s.task_id, 'v' || s.version, '[]', '{}',"
             " s.submitted_at, s.submitted_at + interval '1 minute', 1, ''"
             " FROM supervision_submission s ON CONFLICT DO NOTHING")
         return int(cursor.rowcount)

@@ -503,6 +503,9 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["status", "sla_due_at"], name="task_status_sla_idx"),
             models.Index(fields=["status", "review_due_at"], name="task_status_review_idx"),
+            # The reminder sweep's review-waiting safety net: submitted tasks since its
+            # watermark (supervision/reminders/watermark.py), a range instead of all of them.
+            models.Index(fields=["status", "submitted_at"], name="task_status_submitted_idx"),
             # Per-matter lists by state and deadline (dashboard "at risk", matter pages);
             # serves (matter, status) lookups too. docs/performance.md, fix 3.
             # With the id, the dashboard's per-matter "at risk" LATERAL reads only the index (key
@@ -511,10 +514,11 @@ class Task(models.Model):
                 fields=["matter", "status", "sla_due_at", "id"], name="task_matter_status_sla_idx"
             ),
             # SLA compliance by week (the dashboard's chart): the tasks of the visible matters
-            # delivered in the last weeks, with what the chart needs from them, so it is an
-            # index-only scan instead of a heap fetch per delivery (docs/performance.md).
+            # delivered in the last weeks, with what the chart needs from them (deadline,
+            # engagement, id for the v1 lookup), so it is an index-only scan instead of a
+            # heap fetch per delivery (docs/performance.md).
             models.Index(
-                fields=["matter", "submitted_at", "sla_due_at", "status"],
+                fields=["matter", "submitted_at", "sla_due_at", "status", "engagement", "id"],
                 name="task_matter_submitted_idx",
             ),
             models.Index(fields=["engagement", "status"], name="task_engagement_status_idx"),

@@ -39,6 +39,7 @@ from supervision.models import (
     SlaPolicy,
     Submission,
     SubmissionOpening,
+    SweepWatermark,
 )
 from supervision.reminders.outbox import may_manage_outbox, notification_email_rearm
 from supervision.services import review_start, task_deliver
@@ -288,6 +289,17 @@ class ReviewQueueVersionAdmin(ViewOnlyAdmin):
 
     list_display = ["id", "version"]
     fields = ["version"]
+
+
+@admin.register(SweepWatermark)
+class SweepWatermarkAdmin(ViewOnlyAdmin):
+    """How far the sweep's review-waiting net has looked (supervision/reminders/
+    watermark.py): only the sweep moves it (`watermark_reset` forgets it)."""
+
+    list_display = ["name", "value", "updated_at"]
+    search_fields = ["name"]
+    list_filter = ["name"]
+    fields = ["name", "value", "updated_at"]
 
 
 @admin.register(Notification)

@@ -117,6 +117,12 @@ class Submission(models.Model):
                 condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="submission_sha256_hex"
             ),
         ]
+        indexes = [
+            # Deliveries (`supervision.reports.delivery`: a task's v1) by task and moment:
+            # the dashboard's SLA chart reads each one from this index alone.
+            models.Index(fields=["task", "submitted_at"], condition=Q(version=1),
+                         name="submission_first_version_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.task} v{self.version}"
@@ -354,6 +360,10 @@ class ReminderRecord(models.Model):
     # Distinguishes e.g. "24 h before" from "at deadline", or version 2 from version 3.
     threshold = models.CharField(max_length=60)
     recipients = models.JSONField(default=list, blank=True)
+    # What the message body is rendered from, at delivery (the template is the kind's,
+    # `supervision/email/<kind>.txt`): the sweep plans keys and facts, not texts. Empty for
+    # notices whose body is written when they are recorded (`Notification.body`).
+    context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -374,6 +384,19 @@ class ReminderRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_type}:{self.object_id} @{self.threshold}"
+
+
+class SweepWatermark(models.Model):
+    """How far a safety net of the reminder sweep has looked: the review-waiting net reads
+    only submissions since the last complete sweep (`supervision.reminders.watermark`).
+    Moved forward only after a sweep's reminders are recorded, never back."""
+
+    name = models.CharField(max_length=60, unique=True)
+    value = models.DateTimeField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.value.isoformat()}"
 
 
 class EmailState(models.TextChoices):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -26,11 +27,13 @@ from supervision.models import (
     EmailState,
     Notification,
     NotificationSettings,
+    ReminderRecord,
 )
 from supervision.reminders import (
     SEND_ERRORS,
     SMTP_TIMEOUT_SECONDS,
     Delivery,
+    reminder_body,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,24 @@ def notifications_for(user: AnyUser) -> QuerySet[Notification]:
     # Only what the user may still see: a wall or a reassignment since hides it.
     return Notification.objects.filter(notification_visible(), user_id=user.pk).order_by(
         "-created_at", "-id")
+
+
+def with_bodies(notes: Iterable[Notification]) -> list[Notification]:
+    """The notifications of a page with their bodies: the sweep's reminders are rendered
+    here, from their recorded facts (`supervision.reminders.reminder_body`), once per
+    reminder; one query for the whole page."""
+    notes = list(notes)
+    missing = {note.reminder_id for note in notes if not note.body and note.reminder_id}
+    facts = dict(ReminderRecord.objects.filter(pk__in=missing)
+                 .values_list("pk", "context")) if missing else {}
+    rendered: dict[int, str] = {}
+    for note in notes:
+        if not note.body and note.reminder_id in facts:
+            if note.reminder_id not in rendered:
+                rendered[note.reminder_id] = reminder_body(note.kind,
+                                                           facts[note.reminder_id] or {})
+            note.body = rendered[note.reminder_id]
+    return notes
 
 
 def unread_count(user: AnyUser) -> int:

@@ -528,6 +528,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1))
     items = notices.notifications_for(request.user).order_by(unread_first, "-created_at", "-pk")
     page = Paginator(items, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = notices.with_bodies(page.object_list)
     return render(request, "supervision/notifications.html", {"page_obj": page})
 
 

@@ -57,6 +57,7 @@ from supervision.reminders.base import (
     SweepResult,
     one_line,
     recorded_ids,
+    reminder_body,
     retry_delay,
 )
 from supervision.reminders.base import Clock as Clock
@@ -65,6 +66,12 @@ from supervision.reminders.outbox import notification_email_rearm
 from supervision.reminders.plan import reminders_plan
 from supervision.reminders.plan_reviews import plan_review_waiting
 from supervision.reminders.record import reminders_record
+from supervision.reminders.watermark import (
+    watermark_advance,
+    watermark_candidate,
+    watermark_read,
+    watermark_reset,
+)
 
 __all__ = [
     "MAX_EMAIL_ATTEMPTS",
@@ -82,12 +89,17 @@ __all__ = [
     "pending_delivery_count",
     "reader_screened",
     "recorded_ids",
+    "reminder_body",
     "reminders_deliver",
     "reminders_plan",
     "reminders_record",
     "reminders_sweep",
     "retry_delay",
     "review_waiting_notify",
+    "watermark_advance",
+    "watermark_candidate",
+    "watermark_read",
+    "watermark_reset",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,9 +109,13 @@ logger = logging.getLogger(__name__)
 
 
 def reminders_sweep(*, now: dt.datetime) -> SweepResult:
-    """Plan, record and deliver everything due at `now`, then retry what earlier runs left."""
+    """Plan, record and deliver everything due at `now`, then retry what earlier runs left.
+    Once everything planned is recorded, the review-waiting net's watermark moves to where
+    this sweep started looking (`watermark.py`); a sweep that fails before leaves it."""
+    mark = watermark_candidate(now)  # before the first query of the plan
     planned = reminders_plan(now=now)
     recorded = reminders_record(planned=planned, now=now)
+    watermark_advance(mark)
     delivery = reminders_deliver(now=now)
     logger.info("Reminder sweep at %s: %d planned, %d recorded, %d e-mails sent, %d failed",
                 now.isoformat(), len(planned), recorded.recorded, delivery.sent, delivery.failed)

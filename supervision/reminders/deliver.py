@@ -53,6 +53,7 @@ from supervision.reminders.base import (
     Delivery,
     batches,
     one_line,
+    reminder_body,
     retry_delay,
 )
 
@@ -136,14 +137,22 @@ def _waiting_emails(reminder_ids: Sequence[int], now: dt.datetime) -> list[_Emai
         Notification.objects.filter(due_emails(now), reminder_id__in=reminder_ids)
         .exclude(_wants_digest())
         .values_list("pk", "reminder_id", "user__email", "user__first_name",
-                     "user__last_name", "user__username", "subject", "body", "url")
+                     "user__last_name", "user__username", "subject", "body", "url",
+                     "reminder__kind", "reminder__context")
     )
-    emails = [
-        _Email(notification_id=pk, reminder_id=reminder_id, address=address,
-               name=f"{first} {last}".strip() or username, subject=subject, body=body, url=url)
-        for pk, reminder_id, address, first, last, username, subject, body, url in rows
-        if reminder_id is not None
-    ]
+    bodies: dict[int, str] = {}  # rendered once per reminder, for all its recipients
+    emails = []
+    for (pk, reminder_id, address, first, last, username, subject, body, url, kind,
+         context) in rows:
+        if reminder_id is None:
+            continue
+        if not body:
+            if reminder_id not in bodies:
+                bodies[reminder_id] = reminder_body(kind, context or {})
+            body = bodies[reminder_id]
+        emails.append(_Email(notification_id=pk, reminder_id=reminder_id, address=address,
+                             name=f"{first} {last}".strip() or username, subject=subject,
+                             body=body, url=url))
     return sorted(emails, key=lambda email: (position[email.reminder_id],
                                              email.notification_id))
 

@@ -49,18 +49,24 @@ from supervision.sla import PolicySet
 # --- 1. Plan --------------------------------------------------------------------------------
 
 
-def plan_review_waiting(tasks: QuerySet[Task], audience: Audience) -> list[PlannedReminder]:
+def plan_review_waiting(tasks: QuerySet[Task], audience: Audience,
+                        since: dt.datetime | None = None) -> list[PlannedReminder]:
     """Supervising attorneys are told once per version that a review is waiting.
 
     The versions already announced (nearly all of them: the after-commit hook records each
     one) are dropped by the database with an anti-join on the reminder's unique key, so the
-    sweep does not read every submitted task of the firm back into Python on each run."""
+    sweep does not read every submitted task of the firm back into Python on each run.
+    `since` (the sweep's watermark, `watermark.py`) bounds it to the tasks submitted since
+    the last complete sweep: a range of `task_status_submitted_idx`."""
     announced = ReminderRecord.objects.filter(
         object_type=TASK_OBJECT, object_id=OuterRef("pk"), kind=ReminderKind.REVIEW_WAITING,
         threshold=Concat(Value("v"), Cast(OuterRef("latest_version"), CharField())),
     )
+    tasks = tasks.filter(status=TaskStatus.SUBMITTED)
+    if since is not None:
+        tasks = tasks.filter(submitted_at__gte=since)
     rows = list(
-        with_latest_version(tasks.filter(status=TaskStatus.SUBMITTED))
+        with_latest_version(tasks)
         .exclude(Exists(announced))
         .values(*TASK_FIELDS, "review_due_at", "latest_version", "latest_submitter")
     )

@@ -36,7 +36,8 @@ def reminders_record(*, planned: Sequence[PlannedReminder], now: dt.datetime) ->
             ReminderRecord.objects.bulk_create(
                 [ReminderRecord(kind=item.kind, object_type=item.object_type,
                                 object_id=item.object_id, threshold=item.threshold,
-                                recipients=list(item.recipient_ids), created_at=now)
+                                recipients=list(item.recipient_ids), context=item.context,
+                                created_at=now)
                  for item in batch if item.key not in known],
                 ignore_conflicts=True,
             )

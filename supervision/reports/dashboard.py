@@ -34,7 +34,7 @@ from matters.selectors import (
     task_count,
     tasks_visible_to,
 )
-from supervision.reports.delivery import ON_TIME, deliveries
+from supervision.reports.delivery import ON_TIME_TASK, delivered_tasks
 from supervision.selectors import review_queue_first, tasks_awaiting_review_by
 from vendors.selectors import is_vendor_user, vendors_lapsed_on
 
@@ -104,15 +104,15 @@ def sla_compliance_by_week(
     rows = (
         # A first version submitted since `since` belongs to a task whose latest version
         # (`Task.submitted_at`, set by every upload) is no older: narrowing the tasks by it
-        # changes no count and lets the tasks come from task_matter_submitted_idx (a few
-        # thousand at 1M) instead of probing the versions of every visible task (100,000
-        # probes, ~3 s at 1M; docs/performance.md).
-        deliveries(since=since, until=now + dt.timedelta(microseconds=1),
-                   tasks=tasks.filter(submitted_at__gte=since))
-        .annotate(week=TruncWeek("submitted_at", tzinfo=zone))
+        # changes no count and reads only the tasks of the last weeks from
+        # task_matter_submitted_idx, index-only, each one's v1 from
+        # submission_first_version_idx (docs/performance.md).
+        delivered_tasks(tasks.filter(submitted_at__gte=since), since=since,
+                        until=now + dt.timedelta(microseconds=1))
+        .annotate(week=TruncWeek("first_version_at", tzinfo=zone))
         .order_by()
         .values("week")
-        .annotate(delivered=Count("pk"), on_time=Count("pk", filter=ON_TIME))
+        .annotate(delivered=Count("pk"), on_time=Count("pk", filter=ON_TIME_TASK))
     )
     by_week = {row["week"].astimezone(zone).date(): row for row in rows}
     result = []
