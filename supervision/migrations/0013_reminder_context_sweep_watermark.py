@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supervision', '0011_reminder_kinds_of_both_branches'),
+        ("supervision", "0012_performer_acknowledgements_ratings"),
     ]
 
     operations = [

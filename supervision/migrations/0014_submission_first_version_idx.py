@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supervision', '0012_reminder_context_sweep_watermark'),
+        ("supervision", "0013_reminder_context_sweep_watermark"),
     ]
 
     operations = [
