@@ -33,10 +33,17 @@ from lpo_tracker.errors import ConfirmationRequired, NotEligible, RuleViolation
 from lpo_tracker.fields import TaskType
 from lpo_tracker.signin.stepup import confirmation_from_request
 from matters.models import Task, TaskStatus
-from matters.selectors import get_task_for, task_work_refusal, tasks_visible_to
+from matters.selectors import (
+    SUPERVISE,
+    get_task_for,
+    task_work_refusal,
+    tasks_visible_to,
+    users_with_matter_perm,
+)
 from matters.services import task_start
 from matters.templatetags.lpo_time import deadline
 from supervision import notifications as notices
+from supervision.error_pages import error_page
 from supervision.forms import (
     ApproveForm,
     DeliverForm,
@@ -340,10 +347,26 @@ def _render_review(
     return render(request, "supervision/review.html", context, status=status)
 
 
-@staff_view
+@login_required
 @require_GET
 def review(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_review(request, get_task_for_review(request.user, pk))
+    """The review page; a user who may see the task but not review it (the vendor that
+    submitted it included: the task is theirs) is told who reviews it instead."""
+    try:
+        task = get_task_for_review(request.user, pk)
+    except PermissionDenied as refusal:
+        return _review_forbidden(request, get_task_for(request.user, pk), str(refusal))
+    return _render_review(request, task)
+
+
+def _review_forbidden(request: HttpRequest, task: Task, reason: str) -> HttpResponse:
+    """403 in the error page's layout: another attorney must review. Staff are shown who
+    may (the matter's supervising attorneys, walls applied); the vendor its portal task."""
+    vendor = is_vendor_user(request.user)
+    context: dict[str, Any] = {"reason": reason, "task": task, "vendor": vendor}
+    if not vendor:
+        context["reviewers"] = list(users_with_matter_perm(task.matter, SUPERVISE))
+    return error_page(request, "supervision/review_forbidden.html", 403, context)
 
 
 def _version_of(task: Task, form: ApproveForm | RequestChangesForm) -> Submission | None:
