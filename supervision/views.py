@@ -540,7 +540,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def notifications(request: HttpRequest) -> HttpResponse:
-    unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1))
+    # What still asks for something first: unread and open, then the rest.
+    unread_first = Case(When(read_at__isnull=True, resolved_at__isnull=True, then=Value(0)),
+                        default=Value(1))
     items = notices.notifications_for(request.user).order_by(unread_first, "-created_at", "-pk")
     page = Paginator(items, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "supervision/notifications.html", {"page_obj": page})

@@ -65,6 +65,7 @@ from supervision.reminders.outbox import notification_email_rearm
 from supervision.reminders.plan import reminders_plan
 from supervision.reminders.plan_reviews import plan_review_waiting
 from supervision.reminders.record import reminders_record
+from supervision.resolution import notifications_resolve
 
 __all__ = [
     "MAX_EMAIL_ATTEMPTS",
@@ -101,6 +102,9 @@ def reminders_sweep(*, now: dt.datetime) -> SweepResult:
     planned = reminders_plan(now=now)
     recorded = reminders_record(planned=planned, now=now)
     delivery = reminders_deliver(now=now)
+    # The catch-all of the one resolution rule: notices whose reason went away by a write
+    # that bypassed the save receivers.
+    notifications_resolve(now=now)
     logger.info("Reminder sweep at %s: %d planned, %d recorded, %d e-mails sent, %d failed",
                 now.isoformat(), len(planned), recorded.recorded, delivery.sent, delivery.failed)
     return SweepResult(planned=len(planned), recorded=recorded.recorded, delivery=delivery)
