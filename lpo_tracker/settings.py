@@ -49,6 +49,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "1
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names the app is served on.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# A refused form gets a page in the site's layout that says what to do (reload, send again).
+CSRF_FAILURE_VIEW = "supervision.error_pages.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

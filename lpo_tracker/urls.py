@@ -28,3 +28,9 @@ urlpatterns = [
     path("reports/", include("supervision.reports.urls")),
     path("", include("supervision.urls")),
 ]
+
+# With DEBUG off: pages in the site's layout that say what happened and where to go
+# (supervision.error_pages; the 500 page reads nothing from the database).
+handler403 = "supervision.error_pages.forbidden"
+handler404 = "supervision.error_pages.not_found"
+handler500 = "supervision.error_pages.server_error"

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from lpo_tracker.errors import RuleViolation
 from matters import intake
-from matters.intake_forms import ClientForm, PartyForm
+from matters.intake_forms import ClientForm, ClientSearchForm, PartyForm
 from matters.models import Client, Matter, Party
 from matters.selectors import CHANGE, get_matter_for, matters_visible_to, may_manage_clients
 from vendors.access import signed_in_user, staff_view
@@ -56,7 +56,8 @@ def client_list(request: HttpRequest) -> HttpResponse:
     """Queries, whatever the number of rows: the count and one page of clients with their
     party and matter counts as correlated subqueries."""
     _require_client_pages(request)
-    query = request.GET.get("q", "").strip()
+    form = ClientSearchForm(request.GET or None)
+    query = form.query()
     clients = Client.objects.annotate(
         party_count=_party_count(Q(matter__isnull=True)),
         matter_count=Coalesce(Subquery(
@@ -67,7 +68,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
         clients = clients.filter(Q(name__icontains=query) | Q(code__icontains=query))
     page = Paginator(clients, CLIENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "matters/clients/list.html",
-                  {"page_obj": page, "clients": page.object_list, "query": query})
+                  {"page_obj": page, "clients": page.object_list, "query": query, "form": form})
 
 
 @staff_view

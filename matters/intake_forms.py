@@ -50,6 +50,16 @@ def split_aliases(text: str) -> list[str]:
 # --- Clients and parties --------------------------------------------------------------------
 
 
+class ClientSearchForm(forms.Form):
+    """The client list's filter (rendered by the shared _filters.html)."""
+
+    q = forms.CharField(label="Name or code", required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search"}))
+
+    def query(self) -> str:
+        return str(self.cleaned_data.get("q") or "").strip() if self.is_valid() else ""
+
+
 class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Client

@@ -7,15 +7,26 @@ class SupervisionConfig(AppConfig):
     def ready(self) -> None:
         # Services stay free of Celery: the "review waiting" notice is queued by a hook that
         # submission_create runs after its transaction commits.
+        from django.db.models.signals import post_save
+
         from lpo_tracker.core.health import readiness_check_register
         from matters import selectors as matter_selectors
         from matters import services as matter_services
-        from supervision import services
+        from matters.models import Task
+        from supervision import resolution, services
         from supervision.access_notices import access_change_record
         from supervision.conflict_notices import conflict_reopened_notify
+        from supervision.models import Review, Submission
         from supervision.selectors import email_readiness
         from supervision.tasks import enqueue_review_waiting
 
+        # A notice whose reason is gone is resolved in the same transaction as the change
+        # (supervision.resolution), whichever code saved the task, the version or the review.
+        post_save.connect(resolution.task_saved, sender=Task, dispatch_uid="lpo-notices-task")
+        post_save.connect(resolution.submission_saved, sender=Submission,
+                          dispatch_uid="lpo-notices-submission")
+        post_save.connect(resolution.review_saved, sender=Review,
+                          dispatch_uid="lpo-notices-review")
         if enqueue_review_waiting not in services.AFTER_SUBMIT_HOOKS:
             services.AFTER_SUBMIT_HOOKS.append(enqueue_review_waiting)
         readiness_check_register("email", email_readiness)

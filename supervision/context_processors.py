@@ -62,8 +62,9 @@ def model_permissions(request: HttpRequest) -> frozenset[str] | None:
         found = frozenset(user._perm_cache)
     else:
         fields = ("content_type__app_label", "codename")
-        direct = Permission.objects.filter(user=user.pk).values_list(*fields)
-        via_group = Permission.objects.filter(group__user=user.pk).values_list(*fields)
+        # Unordered: SQLite refuses an ORDER BY (Permission's default) inside a UNION.
+        direct = Permission.objects.filter(user=user.pk).order_by().values_list(*fields)
+        via_group = Permission.objects.filter(group__user=user.pk).order_by().values_list(*fields)
         found = frozenset(f"{app}.{codename}" for app, codename in direct.union(via_group))
         # ModelBackend keeps the same set under this name: a later has_perm reuses it.
         user._perm_cache = set(found)  # type: ignore[union-attr,attr-defined]

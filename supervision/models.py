@@ -429,6 +429,10 @@ class Notification(models.Model):
     # Never e-mailed: at send time the recipient could no longer see what it is about (an
     # ethical wall, a reassignment). `supervision.audience.notification_visible`.
     withheld_at = models.DateTimeField(null=True, blank=True)
+    # Done: what it asked for has happened or can no longer happen (the version it announced
+    # was reviewed or superseded, the task left the vendor or the review). Set by
+    # `supervision.notifications.notifications_resolve`, the one rule; never cleared.
+    resolved_at = models.DateTimeField(null=True, blank=True)
     email_state = models.CharField(max_length=10, choices=EmailState.choices,
                                    default=EmailState.PENDING)
     email_attempts = models.PositiveSmallIntegerField(default=0)
@@ -448,6 +452,9 @@ class Notification(models.Model):
             models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
             models.Index(fields=["created_at"], condition=Q(email_state="gave_up"),
                          name="notification_gave_up_idx"),
+            # The sweep's catch-all resolution reads only the notices still open.
+            models.Index(fields=["reminder"], condition=Q(resolved_at__isnull=True),
+                         name="notification_unresolved_idx"),
         ]
         permissions = [
             ("manage_email_outbox", "Can see and re-arm e-mails that gave up"),

@@ -70,10 +70,11 @@ def with_bodies(notes: Iterable[Notification]) -> list[Notification]:
 
 
 def unread_count(user: AnyUser) -> int:
-    """Unread notifications the user may still see (one COUNT, the list's own filter)."""
+    """Unread notifications the user may still see and that still ask for something (one
+    COUNT, the list's own filter): a resolved one (supervision.resolution) is done."""
     if not user.is_authenticated:
         return 0
-    return notifications_for(user).filter(read_at__isnull=True).count()
+    return notifications_for(user).filter(read_at__isnull=True, resolved_at__isnull=True).count()
 
 
 def notification_mark_read(*, user: AnyUser, ids: list[int] | None) -> int:

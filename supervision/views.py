@@ -34,11 +34,18 @@ from lpo_tracker.errors import ConfirmationRequired, NotEligible, RuleViolation
 from lpo_tracker.fields import TaskType
 from lpo_tracker.signin.stepup import confirmation_from_request
 from matters.models import Task, TaskStatus
-from matters.selectors import get_task_for, task_work_refusal, tasks_visible_to
+from matters.selectors import (
+    SUPERVISE,
+    get_task_for,
+    task_work_refusal,
+    tasks_visible_to,
+    users_with_matter_perm,
+)
 from matters.services import task_start
 from matters.templatetags.lpo_time import deadline
 from supervision import notifications as notices
 from supervision.acknowledgements import acknowledgement_gate
+from supervision.error_pages import error_page
 from supervision.forms import (
     ApproveForm,
     DeliverForm,
@@ -348,10 +355,26 @@ def _render_review(
     return render(request, "supervision/review.html", context, status=status)
 
 
-@staff_view
+@login_required
 @require_GET
 def review(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_review(request, get_task_for_review(request.user, pk))
+    """The review page; a user who may see the task but not review it (the vendor that
+    submitted it included: the task is theirs) is told who reviews it instead."""
+    try:
+        task = get_task_for_review(request.user, pk)
+    except PermissionDenied as refusal:
+        return _review_forbidden(request, get_task_for(request.user, pk), str(refusal))
+    return _render_review(request, task)
+
+
+def _review_forbidden(request: HttpRequest, task: Task, reason: str) -> HttpResponse:
+    """403 in the error page's layout: another attorney must review. Staff are shown who
+    may (the matter's supervising attorneys, walls applied); the vendor its portal task."""
+    vendor = is_vendor_user(request.user)
+    context: dict[str, Any] = {"reason": reason, "task": task, "vendor": vendor}
+    if not vendor:
+        context["reviewers"] = list(users_with_matter_perm(task.matter, SUPERVISE))
+    return error_page(request, "supervision/review_forbidden.html", 403, context)
 
 
 def _version_of(task: Task, form: ApproveForm | RequestChangesForm) -> Submission | None:
@@ -525,7 +548,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def notifications(request: HttpRequest) -> HttpResponse:
-    unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1))
+    # What still asks for something first: unread and open, then the rest.
+    unread_first = Case(When(read_at__isnull=True, resolved_at__isnull=True, then=Value(0)),
+                        default=Value(1))
     items = notices.notifications_for(request.user).order_by(unread_first, "-created_at", "-pk")
     page = Paginator(items, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = notices.with_bodies(page.object_list)

@@ -311,11 +311,23 @@ class VendorPage:
     declarations: list[ConflictDeclaration]
     rate_cards: list[RateCard]
     history: list[AuditEvent]
+    # The vendor's diligence as a whole (VendorDiligence: the list's own rule) and, when it
+    # lapsed, what is missing: shown in the page's header, not only in the list.
+    diligence_state: str = VendorDiligence.CURRENT
+    diligence_gaps: tuple[str, ...] = ()
+
+
+# What a lapsed vendor lacks, by the flag of `required_records_valid`.
+DILIGENCE_GAPS = (
+    ("nda_valid", "no valid non-disclosure agreement"),
+    ("certification_valid", "no valid SOC 2 Type II report or ISO/IEC 27001 certificate"),
+)
 
 
 def vendor_page(vendor: Vendor, *, day: dt.date) -> VendorPage:
-    """Everything the vendor's page shows, in a fixed number of queries: records, members,
-    declarations, rate cards with their lines, and the status history from the audit trail."""
+    """Everything the vendor's page shows, in a fixed number of queries: its diligence flags,
+    records, members, declarations, rate cards with their lines, and the status history from
+    the audit trail."""
     members = VendorUser.objects.filter(vendor=vendor).select_related("user")
     records = DueDiligenceRecord.objects.filter(vendor=vendor).select_related("recorded_by")
     declarations = ConflictDeclaration.objects.filter(vendor=vendor).select_related(
@@ -325,8 +337,12 @@ def vendor_page(vendor: Vendor, *, day: dt.date) -> VendorPage:
     history = AuditEvent.objects.filter(
         object_type=Vendor._meta.label_lower, object_id=str(vendor.pk)
     ).select_related("actor").order_by("-id")
+    flagged = with_diligence_flags(Vendor.objects.filter(pk=vendor.pk), day=day).get()
+    gaps = tuple(label for flag, label in DILIGENCE_GAPS if not getattr(flagged, flag))
     return VendorPage(
         vendor=vendor,
+        diligence_state=vendor_diligence_state(flagged),
+        diligence_gaps=gaps,
         diligence=[DiligenceRow(record, diligence_status(record, day))
                    for record in records.order_by("kind", "-expires_on", "-pk")],
         members=list(members.order_by("user__last_name", "user__username")),

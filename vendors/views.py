@@ -42,6 +42,7 @@ from vendors.forms import (
 from vendors.models import Vendor, VendorUser
 from vendors.selectors import (
     ADD_VENDORS,
+    EXPIRING_WITHIN_DAYS,
     VendorDiligence,
     get_diligence_for,
     get_rate_card_for,
@@ -152,6 +153,7 @@ def _render_detail(request: HttpRequest, vendor: Vendor, *,
         "page": vendor_page(vendor, day=today),
         "credentials": vendor_credentials(vendor, day=today),
         "today": today,
+        "expiring_days": EXPIRING_WITHIN_DAYS,
         "can_change": can_change,
         "status_form": (status_form or VendorStatusForm(choices=choices))
         if can_change and choices else None,

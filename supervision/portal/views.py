@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
@@ -69,6 +70,18 @@ STATE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+
+
+class TaskStateFilterForm(forms.Form):
+    """The task list's one filter (rendered by the shared _filters.html)."""
+
+    state = forms.ChoiceField(label="State", required=False, choices=[
+        ("", "All tasks"), *((key, label) for key, (label, _) in STATE_FILTERS.items())])
+
+    def state_chosen(self) -> str:
+        return str(self.cleaned_data.get("state") or "") if self.is_valid() else ""
+
+
 def _task_url(task: Task) -> str:
     return reverse("portal:task", args=[task.pk])
 
@@ -95,8 +108,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
     one page of tasks, the matters awaiting acknowledgement (two), plus the session, user and
     unread badge of every page."""
     membership = portal_membership(request)
-    state = request.GET.get("state", "")
-    state = state if state in STATE_FILTERS else ""
+    form = TaskStateFilterForm(request.GET or None)
+    state = form.state_chosen()
     page = Paginator(portal_tasks(request.user, state), TASKS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -106,8 +119,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "tasks": page.object_list,
         "awaiting_acknowledgement": matters_awaiting_acknowledgement(
             membership, {task.matter for task in page.object_list}),
+        "form": form,
         "state": state,
-        "states": [(key, label) for key, (label, _) in STATE_FILTERS.items()],
         "with_vendor_states": WITH_VENDOR_STATES,
     })
 

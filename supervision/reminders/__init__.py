@@ -72,6 +72,7 @@ from supervision.reminders.watermark import (
     watermark_read,
     watermark_reset,
 )
+from supervision.resolution import notifications_resolve
 
 __all__ = [
     "MAX_EMAIL_ATTEMPTS",
@@ -117,6 +118,9 @@ def reminders_sweep(*, now: dt.datetime) -> SweepResult:
     recorded = reminders_record(planned=planned, now=now)
     watermark_advance(mark)
     delivery = reminders_deliver(now=now)
+    # The catch-all of the one resolution rule: notices whose reason went away by a write
+    # that bypassed the save receivers.
+    notifications_resolve(now=now)
     logger.info("Reminder sweep at %s: %d planned, %d recorded, %d e-mails sent, %d failed",
                 now.isoformat(), len(planned), recorded.recorded, delivery.sent, delivery.failed)
     return SweepResult(planned=len(planned), recorded=recorded.recorded, delivery=delivery)

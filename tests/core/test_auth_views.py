@@ -132,3 +132,16 @@ def test_a_used_reset_link_says_so(client: Client) -> None:
     response = client.get(reverse("password_reset_confirm",
                                   kwargs={"uidb64": "MQ", "token": "bad-token"}))
     assert "This link no longer works" in response.content.decode()
+
+
+def test_sign_in_is_the_allauth_page_and_the_old_template_is_gone(client: Client) -> None:
+    """allauth's login view answers /accounts/login/ (lpo_tracker/urls.py); Django's
+    LoginView, whose registration/login.html was a second copy of the page, is unreachable."""
+    from django.template import TemplateDoesNotExist
+    from django.template.loader import get_template
+
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert "account/login.html" in [template.name for template in response.templates]
+    with pytest.raises(TemplateDoesNotExist):
+        get_template("registration/login.html")

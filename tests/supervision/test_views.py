@@ -535,9 +535,40 @@ def test_review_page_prints_text_files_escaped(cast: Cast, in_progress: Task) ->
 
 def test_review_page_is_refused_to_non_supervisors(cast: Cast, submitted: Task) -> None:
     url = reverse("supervision:review", args=[submitted.pk])
-    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 404, **CANNOT_SEE},
+    # The vendor that submitted the work sees its own task in the portal: it is told who
+    # reviews it (403), where everyone who cannot see the task still gets 404.
+    assert_statuses(cast, {"staff_on": 403, "vendor_a_user": 403, **CANNOT_SEE},
                     lambda client: client.get(url))
     assert client_for(cast.attorney2).get(url).status_code == 200
+
+
+def test_forbidden_review_page_tells_the_vendor_another_attorney_reviews(
+    cast: Cast, submitted: Task
+) -> None:
+    response = client_for(cast.vendor_a_user).get(
+        reverse("supervision:review", args=[submitted.pk]))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Another attorney must review this work" in page
+    assert "never by the vendor that did the work" in page
+    assert reverse("portal:task", args=[submitted.pk]) in page
+    assert 'class="topbar"' in page  # the site's layout
+    assert 'href="' + reverse("portal:tasks") + '" class="btn"' in page  # home: the portal
+    assert 'href="' + reverse("supervision:dashboard") + '" class="btn"' not in page
+    # Nothing of the firm's side: not the names of the attorneys, not the staff task page.
+    assert cast.attorney.get_full_name() not in page
+    assert 'href="' + reverse("supervision:task_detail", args=[submitted.pk]) not in page
+
+
+def test_forbidden_review_page_names_who_may_review(cast: Cast, submitted: Task) -> None:
+    response = client_for(cast.staff_on).get(reverse("supervision:review", args=[submitted.pk]))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Another attorney must review this work" in page
+    assert "Only the matter&#x27;s supervising attorneys review its work." in page
+    for supervisor in (cast.attorney, cast.attorney2, cast.lapsed_attorney):
+        assert (supervisor.get_full_name() or supervisor.get_username()) in page
+    assert reverse("supervision:task_detail", args=[submitted.pk]) in page
 
 
 def test_ineligible_attorney_sees_why_instead_of_an_approve_button(cast: Cast,

@@ -214,6 +214,38 @@ def test_detail_shows_records_with_their_computed_status(people: dict[str, Any])
     assert "iso-27001.pdf" in response.content.decode()
 
 
+def test_a_lapsed_vendor_says_so_in_the_header_of_its_page() -> None:
+    fleet = _fleet()
+    client = client_for(vendor_manager())
+    page = client.get(reverse("vendors:vendor_detail", args=[fleet["lapsed"].pk])
+                      ).content.decode()
+    header = page.split('id="diligence-heading"')[0]  # above the records' own table
+    assert 'id="diligence-lapsed"' in header
+    assert "Due diligence lapsed" in header
+    # Both gaps, each named: the NDA expired yesterday and there never was a certification.
+    assert ("no valid non-disclosure agreement and no valid SOC 2 Type II report or "
+            "ISO/IEC 27001 certificate") in header
+    assert reverse("vendors:diligence_add", args=[fleet["lapsed"].pk]) in header
+    current = client.get(reverse("vendors:vendor_detail", args=[fleet["current"].pk])
+                         ).content.decode()
+    assert 'id="diligence-lapsed"' not in current
+    assert 'id="diligence-expiring"' not in current
+    expiring = client.get(reverse("vendors:vendor_detail", args=[fleet["expiring"].pk])
+                          ).content.decode()
+    assert 'id="diligence-expiring"' in expiring
+    assert 'id="diligence-lapsed"' not in expiring
+
+
+def test_a_reader_sees_the_lapse_without_the_link_to_record_diligence() -> None:
+    fleet = _fleet()
+    reader = vendor_manager("reader", perms=("view_vendor",))
+    page = client_for(reader).get(reverse("vendors:vendor_detail", args=[fleet["lapsed"].pk])
+                                  ).content.decode()
+    header = page.split('id="diligence-heading"')[0]
+    assert "Due diligence lapsed" in header
+    assert reverse("vendors:diligence_add", args=[fleet["lapsed"].pk]) not in header
+
+
 def test_status_change_through_the_form_needs_a_reason(people: dict[str, Any]) -> None:
     vendor = people["vendor"]
     url = reverse("vendors:set_status", args=[vendor.pk])

@@ -15,7 +15,10 @@
     if (rows.length === 0) return;
     let current = -1;
 
-    const select = (index) => {
+    // j/k move the focus to the row itself (tabindex=-1: never a Tab stop of its own);
+    // Tabbing onto a row's link only marks its row, leaving the focus on the link, so one
+    // Tab moves to the next row: a row is one tab stop.
+    const select = (index, moveFocus = true) => {
       const next = Math.max(0, Math.min(rows.length - 1, index));
       if (current >= 0 && current !== next) {
         rows[current].classList.remove("is-selected");
@@ -25,14 +28,16 @@
       const row = rows[current];
       row.classList.add("is-selected");
       row.setAttribute("aria-selected", "true");
-      row.focus();
-      row.scrollIntoView({ block: "nearest" });
+      if (moveFocus) {
+        row.focus();
+        row.scrollIntoView({ block: "nearest" });
+      }
     };
 
     // Tabbing onto a row's link selects that row, so j/k continue from where focus is.
     rows.forEach((row, index) => {
-      row.addEventListener("focusin", () => {
-        if (current !== index) select(index);
+      row.addEventListener("focusin", (event) => {
+        if (current !== index) select(index, event.target === row);
       });
     });
 
