@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supervision', '0011_reminder_kinds_of_both_branches'),
+        ("supervision", "0014_submission_first_version_idx"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
