@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,9 +28,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from lpo_tracker.audit.models import AuditEvent
-from lpo_tracker.audit.selectors import events_for_matter, write_events_csv
+from lpo_tracker.audit.selectors import AUDIT_COLUMNS, event_rows, events_for_matter
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import RuleViolation
+from lpo_tracker.exports import CSV, FORMATS, export_response
 from matters import services
 from matters.filters import MatterFilter
 from matters.forms import (
@@ -378,14 +379,15 @@ def matter_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_view
 @require_GET
-def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
-    """The matter's audit trail for a date range as CSV (hashes included, so the reader can
-    re-verify the chain). The export itself is audited.
+def audit_export(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The matter's audit trail for a date range as CSV or XLSX (`?format=`), hashes
+    included, so the reader can re-verify the chain; streamed (`lpo_tracker.exports`). The
+    export itself is audited.
 
     1. 404 if the matter is not visible; 403 without edit or supervision rights.
     2. No range yet, or a bad one: the form (with its errors).
     3. Record "audit.exported" in its own short transaction (the chain lock is not held
-       while the file is written), then write the CSV.
+       while the file is written), then stream the file.
     """
     matter = get_matter_for(request.user, pk)
     can_change = user_has_matter_perm(request.user, matter, CHANGE)
@@ -410,15 +412,16 @@ def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
         actor=signed_in_user(request), matter=matter, first_day=form.cleaned_data["start"],
         last_day=form.cleaned_data["end"], events=events.count(),
     )
-    filename = (f"audit-{matter.number}-{form.cleaned_data['start']:%Y%m%d}-"
-                f"{form.cleaned_data['end']:%Y%m%d}.csv")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    # HttpResponse accepts text writes like a file. The CSV is built in memory because
-    # write_events_csv writes to a stream rather than yielding rows to stream out.
-    write_events_csv(events, cast(IO[str], response), withhold=withhold)
-    return response
+    export_format = request.GET.get("format", CSV)
+    if export_format not in FORMATS:
+        export_format = CSV
+    return export_response(
+        export_format,
+        filename=(f"audit-{matter.number}-{form.cleaned_data['start']:%Y%m%d}-"
+                  f"{form.cleaned_data['end']:%Y%m%d}"),
+        sheet_name=f"Audit {matter.number}", columns=AUDIT_COLUMNS,
+        rows=event_rows(events, withhold=withhold),
+    )
 
 
 # --- Tasks --------------------------------------------------------------------------------
