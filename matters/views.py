@@ -31,7 +31,7 @@ from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.selectors import AUDIT_COLUMNS, event_rows, events_for_matter
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import RuleViolation
-from lpo_tracker.exports import CSV, FORMATS, export_response
+from lpo_tracker.exports import CSV, FORMATS, Column, export_response
 from matters import services
 from matters.filters import MatterFilter
 from matters.forms import (
@@ -160,13 +160,42 @@ def annotate_task_counts(matters: QuerySet[Matter], *, now: dt.datetime) -> Quer
     ).order_by("-opened_on", "-number")
 
 
+# The matter list's export columns (`?format=csv|xlsx` on the list).
+MATTER_COLUMNS: list[Column[Matter]] = [
+    Column("Matter", lambda matter: matter.number),
+    Column("Title", lambda matter: matter.title),
+    Column("Client", lambda matter: matter.client.name),
+    Column("Practice area", lambda matter: matter.get_practice_area_display()),
+    Column("Responsible attorney", lambda matter: matter.responsible_attorney.get_full_name()
+           or matter.responsible_attorney.get_username()),
+    Column("Status", lambda matter: matter.get_status_display()),
+    Column("Open tasks", lambda matter: matter.open_task_count),  # type: ignore[attr-defined]
+    Column("Draft tasks", lambda matter: matter.draft_task_count),  # type: ignore[attr-defined]
+    Column("Overdue tasks",
+           lambda matter: matter.overdue_task_count),  # type: ignore[attr-defined]
+    Column("Opened on", lambda matter: matter.opened_on),
+    Column("Time zone", lambda matter: matter.time_zone),
+    Column("Budget", lambda matter: matter.budget),
+    Column("Currency", lambda matter: matter.currency),
+]
+
+
 @staff_view
 @require_GET
-def matter_list(request: HtmxHttpRequest) -> HttpResponse:
+def matter_list(request: HtmxHttpRequest) -> HttpResponseBase:
     """Queries, whatever the number of rows: the client choices of the filter form, the
-    count for the paginator, and one page of matters with their task counts."""
+    count for the paginator, and one page of matters with their task counts. With
+    `?format=csv|xlsx`, the whole filtered selection as a file instead."""
     matters = annotate_task_counts(matters_visible_to(request.user), now=timezone.now())
     filterset = MatterFilter(request.GET or None, queryset=matters, request=request)
+    export_format = request.GET.get("format", "")
+    wants_file = export_format in FORMATS
+    if wants_file and filterset.is_valid():
+        # The page's own selection, every page of it, streamed (lpo_tracker.exports).
+        return export_response(
+            export_format, filename=f"matters-{firm_today():%Y%m%d}", sheet_name="Matters",
+            columns=MATTER_COLUMNS, rows=filterset.qs.iterator(chunk_size=2000),
+        )
     paginator = Paginator(filterset.qs, MATTERS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     filter_keys = ("q", "client", "status", "practice_area", "overdue")
@@ -178,7 +207,8 @@ def matter_list(request: HtmxHttpRequest) -> HttpResponse:
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = "matters/_matter_results.html" if partial else "matters/matter_list.html"
-    response = render(request, template, context)
+    # A file asked for with a bad filter gets the page and its errors, never a wider file.
+    response = render(request, template, context, status=400 if wants_file else 200)
     # The same URL answers a whole page or the results fragment: caches must tell them apart.
     patch_vary_headers(response, ["HX-Request"])
     return response
