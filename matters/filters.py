@@ -22,14 +22,13 @@ from matters.models import (
     WITH_VENDOR_STATES,
     Client,
     Matter,
-    MatterMembership,
     MatterStatus,
     PracticeArea,
     Task,
     TaskStatus,
     overdue_q,
 )
-from matters.selectors import matters_visible_to, tasks_visible_to
+from matters.selectors import matters_visible_to, on_my_matters, tasks_visible_to
 from vendors.models import Vendor
 
 
@@ -142,7 +141,7 @@ class TaskFilter(django_filters.FilterSet):
         choices=[(key, label) for key, (label, _window) in DUE_WINDOWS.items()],
     )
     mine = django_filters.BooleanFilter(
-        method="on_my_matters", label="My matters only", widget=forms.CheckboxInput)
+        method="only_my_matters", label="My matters only", widget=forms.CheckboxInput)
 
     class Meta:
         model = Task
@@ -164,12 +163,8 @@ class TaskFilter(django_filters.FilterSet):
         return queryset.filter(  # type: ignore[misc]  # an annotation (next_due_at)
             next_due_at__gte=now, next_due_at__lt=now + window)
 
-    def on_my_matters(self, queryset: QuerySet[Task], name: str, value: bool) -> QuerySet[Task]:
-        """On the matter's team or among its supervising attorneys, or its responsible
-        attorney."""
+    def only_my_matters(self, queryset: QuerySet[Task], name: str, value: bool) -> QuerySet[Task]:
+        """`matters.selectors.on_my_matters`: team, supervising or responsible attorney."""
         if not value or self.request is None:
             return queryset
-        user_id = self.request.user.pk
-        member = MatterMembership.objects.filter(matter_id=OuterRef("matter_id"),
-                                                 user_id=user_id)
-        return queryset.filter(Q(Exists(member)) | Q(matter__responsible_attorney_id=user_id))
+        return queryset.filter(on_my_matters(self.request.user))
