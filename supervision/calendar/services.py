@@ -66,24 +66,20 @@ def calendar_feed_issue(*, actor: User) -> tuple[CalendarFeed, str]:
     return feed, token
 
 
-def calendar_feed_revoke(*, actor: User) -> CalendarFeed | None:
-    """Revoke `actor`'s live feed (its URL answers 404 from now on); None if there was none."""
+def calendar_feed_revoke(*, actor: User, owner: User | None = None) -> CalendarFeed | None:
+    """Revoke the live feed of `owner` (default: `actor` themselves; an administrator
+    revoking a leaked feed names its owner): its URL answers 404 from now on. None if there
+    was no live feed."""
+    owner = owner or actor
     with transaction.atomic():
-        feed = (
-            CalendarFeed.objects.select_for_update()
-            .filter(user=actor, revoked_at__isnull=True)
-            .first()
-        )
+        feed = (CalendarFeed.objects.select_for_update()
+                .filter(user=owner, revoked_at__isnull=True).first())
         if feed is None:
             return None
         feed.revoked_at = timezone.now()
         feed.save(update_fields=["revoked_at"])
-        audit_record(
-            actor=actor,
-            action="calendar_feed.revoked",
-            obj=feed,
-            before={"feed": feed.pk, "user": actor.pk},
-        )
+        audit_record(actor=actor, action="calendar_feed.revoked", obj=feed,
+                     before={"feed": feed.pk, "user": owner.pk})
     return feed
 
 

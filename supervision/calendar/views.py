@@ -94,6 +94,4 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     calendar_feed_note_fetch(feed)
     response = HttpResponse(body, content_type=ICS_TYPE)
     response["Content-Disposition"] = 'inline; filename="lpo-deadlines.ics"'
-    # The URL is a secret: it must not travel on as a referrer.
-    response["Referrer-Policy"] = "no-referrer"
     return response

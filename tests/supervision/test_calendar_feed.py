@@ -25,6 +25,7 @@ from matters.selectors import SUPERVISE
 from matters.services import permission_revoke, wall_add
 from supervision.calendar.services import calendar_feed_issue, calendar_feed_revoke
 from supervision.models import CalendarFeed
+from tests import factories as f
 from tests.conftest import Cast
 from tests.vendors.builders import vendor_manager
 from vendors.models import DueDiligenceRecord
@@ -325,3 +326,17 @@ def test_the_feed_ignores_any_session_and_answers_for_its_owner_only(cast: Cast)
     client.force_login(cast.staff_on)  # a session of someone who could see it
     calendar = Calendar.from_ical(client.get(url).content)
     assert f"sla-{task.pk}@lpo-tracker" not in events(calendar)
+
+
+def test_an_administrator_revokes_a_leaked_feed_in_the_admin(cast: Cast) -> None:
+    _feed, token = calendar_feed_issue(actor=cast.staff_on)
+    superuser = f.superuser("root")
+    client = Client()
+    client.force_login(superuser)
+    feed = CalendarFeed.objects.get(user=cast.staff_on)
+    response = client.post(reverse("admin:supervision_calendarfeed_changelist"), {
+        "action": "revoke_feeds", "_selected_action": [str(feed.pk)]}, follow=True)
+    assert response.status_code == 200
+    assert Client().get(reverse("calendar:feed", args=[token])).status_code == 404
+    event = AuditEvent.objects.get(action="calendar_feed.revoked")
+    assert (event.actor_id, event.before["user"]) == (superuser.pk, cast.staff_on.pk)
