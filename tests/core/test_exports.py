@@ -25,24 +25,41 @@ ROWS = 100_000
 MiB = 1024 * 1024
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\t=x", "'\t=x"), ("plain", "plain"), ("a=b", "a=b"),
-    (-5, -5), (Decimal("-2.50"), Decimal("-2.50")), (None, None),
-    (dt.date(2027, 1, 2), dt.date(2027, 1, 2)),
-])
-def test_only_text_that_a_spreadsheet_would_run_is_escaped(value: object, expected: object
-                                                          ) -> None:
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=x", "'\t=x"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        (-5, -5),
+        (Decimal("-2.50"), Decimal("-2.50")),
+        (None, None),
+        (dt.date(2027, 1, 2), dt.date(2027, 1, 2)),
+    ],
+)
+def test_only_text_that_a_spreadsheet_would_run_is_escaped(value: object, expected: object) -> None:
     assert safe_cell(value) == expected
 
 
 COLUMNS: list[Column[tuple[object, ...]]] = [
-    Column("Name", lambda row: row[0]), Column("Amount", lambda row: row[1]),
-    Column("Due", lambda row: row[2]), Column("Day", lambda row: row[3]),
+    Column("Name", lambda row: row[0]),
+    Column("Amount", lambda row: row[1]),
+    Column("Due", lambda row: row[2]),
+    Column("Day", lambda row: row[3]),
 ]
-SAMPLE = [("=HYPERLINK(\"http://evil\")", Decimal("-12.50"),
-           dt.datetime(2027, 3, 14, 7, 30, tzinfo=dt.UTC), dt.date(2027, 3, 14)),
-          ("Ünïcödé “quotes”", 3, None, None)]
+SAMPLE = [
+    (
+        '=HYPERLINK("http://evil")',
+        Decimal("-12.50"),
+        dt.datetime(2027, 3, 14, 7, 30, tzinfo=dt.UTC),
+        dt.date(2027, 3, 14),
+    ),
+    ("Ünïcödé “quotes”", 3, None, None),
+]
 
 
 def test_csv_has_a_bom_escapes_formulas_and_writes_utc() -> None:
@@ -55,15 +72,18 @@ def test_csv_has_a_bom_escapes_formulas_and_writes_utc() -> None:
 
 def test_xlsx_keeps_numbers_dates_and_escaped_text() -> None:
     buffer = io.BytesIO()
-    assert write_xlsx(buffer, "A sheet name longer than Excel's thirty-one", COLUMNS,
-                      SAMPLE) == 2
+    assert write_xlsx(buffer, "A sheet name longer than Excel's thirty-one", COLUMNS, SAMPLE) == 2
     workbook = load_workbook(buffer)
     sheet = workbook.active
     assert sheet is not None and len(sheet.title) == 31
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("Name", "Amount", "Due", "Day")
-    assert rows[1] == ("'=HYPERLINK(\"http://evil\")", -12.5,
-                       dt.datetime(2027, 3, 14, 7, 30), dt.datetime(2027, 3, 14))
+    assert rows[1] == (
+        '\'=HYPERLINK("http://evil")',
+        -12.5,
+        dt.datetime(2027, 3, 14, 7, 30),
+        dt.datetime(2027, 3, 14),
+    )
     assert sheet["A2"].data_type == "s"
     assert sheet["D2"].number_format == "yyyy-mm-dd"
     assert rows[2] == ("Ünïcödé “quotes”", 3, None, None)
@@ -71,8 +91,12 @@ def test_xlsx_keeps_numbers_dates_and_escaped_text() -> None:
 
 def _synthetic(count: int) -> Iterator[tuple[object, ...]]:
     for number in range(count):
-        yield (f"Task {number} with a title of some length", Decimal(number) / 7,
-               dt.datetime(2027, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=number), None)
+        yield (
+            f"Task {number} with a title of some length",
+            Decimal(number) / 7,
+            dt.datetime(2027, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=number),
+            None,
+        )
 
 
 def _peak_while(consume: Iterator[bytes]) -> tuple[int, int]:
@@ -100,7 +124,7 @@ XLSX_ROWS = 20_000  # XLSX is slower to write (XML per cell): a fifth of the row
 def test_a_large_xlsx_is_written_with_bounded_memory(tmp_path: object) -> None:
     tracemalloc.start()
     try:
-        with open(f"{tmp_path}/big.xlsx", "wb") as stream:  # noqa: PTH123
+        with open(f"{tmp_path}/big.xlsx", "wb") as stream:
             assert write_xlsx(stream, "Big", COLUMNS, _synthetic(XLSX_ROWS)) == XLSX_ROWS
         _current, peak = tracemalloc.get_traced_memory()
     finally:
@@ -118,11 +142,18 @@ def test_the_task_list_export_streams_100k_tasks_in_bounded_memory(cast: Cast) -
     now = timezone.now()
     template = Task.objects.get(pk=cast.task.pk)
     Task.objects.bulk_create(
-        (Task(matter_id=cast.matter.pk, title=f"Bulk task {number}", status=TaskStatus.DRAFT,
-              task_type=template.task_type, priority=template.priority,
-              sla_due_at=now + dt.timedelta(days=5, minutes=number),
-              created_by_id=template.created_by_id)
-         for number in range(ROWS - 1)),
+        (
+            Task(
+                matter_id=cast.matter.pk,
+                title=f"Bulk task {number}",
+                status=TaskStatus.DRAFT,
+                task_type=template.task_type,
+                priority=template.priority,
+                sla_due_at=now + dt.timedelta(days=5, minutes=number),
+                created_by_id=template.created_by_id,
+            )
+            for number in range(ROWS - 1)
+        ),
         batch_size=5000,
     )
     client = Client()
@@ -146,5 +177,7 @@ def test_the_task_list_export_streams_100k_tasks_in_bounded_memory(cast: Cast) -
     # The whole file is over 15 MiB and the model instances behind it several times that;
     # streamed, the peak stays at one chunk of rows.
     assert peak < 24 * MiB, (peak, produced)
-    print(f"\n100k-task CSV export: {produced / MiB:.1f} MiB produced, "  # noqa: T201
-          f"tracemalloc peak {peak / MiB:.1f} MiB")
+    print(
+        f"\n100k-task CSV export: {produced / MiB:.1f} MiB produced, "
+        f"tracemalloc peak {peak / MiB:.1f} MiB"
+    )
