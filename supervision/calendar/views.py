@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from lpo_tracker.clock import firm_today
 from supervision.calendar.deadlines import Deadline, deadlines_for
@@ -73,7 +73,7 @@ def calendar_revoke(request: HttpRequest) -> HttpResponse:
     return redirect("calendar:settings")
 
 
-@require_GET
+@require_safe  # GET, and HEAD, which some calendar programs send first
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     feed = feed_for_token(token)
     if feed is None:

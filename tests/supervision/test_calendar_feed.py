@@ -340,3 +340,9 @@ def test_an_administrator_revokes_a_leaked_feed_in_the_admin(cast: Cast) -> None
     assert Client().get(reverse("calendar:feed", args=[token])).status_code == 404
     event = AuditEvent.objects.get(action="calendar_feed.revoked")
     assert (event.actor_id, event.before["user"]) == (superuser.pk, cast.staff_on.pk)
+
+
+def test_a_calendar_program_may_ask_with_head_first(cast: Cast) -> None:
+    url = feed_url(cast.staff_on)
+    assert Client().head(url).status_code == 200
+    assert Client().post(url).status_code == 405
