@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from lpo_tracker.exports import Column, csv_lines, csv_response, safe_cell, write_xlsx
-from matters.models import Task, TaskStatus
+from matters.models import Task
 from tests.conftest import Cast
 
 ROWS = 100_000
@@ -139,23 +139,23 @@ def test_the_task_list_export_streams_100k_tasks_in_bounded_memory(cast: Cast) -
     """100,000 tasks of the cast's matter, exported by a team member through the page's
     own URL: rows are read with a server-side cursor in chunks of 2,000 and written as they
     come, so the peak is a chunk's worth of rows whatever the total."""
-    now = timezone.now()
     template = Task.objects.get(pk=cast.task.pk)
-    Task.objects.bulk_create(
-        (
-            Task(
-                matter_id=cast.matter.pk,
-                title=f"Bulk task {number}",
-                status=TaskStatus.DRAFT,
-                task_type=template.task_type,
-                priority=template.priority,
-                sla_due_at=now + dt.timedelta(days=5, minutes=number),
-                created_by_id=template.created_by_id,
-            )
-            for number in range(ROWS - 1)
-        ),
-        batch_size=5000,
-    )
+    # One INSERT … SELECT on PostgreSQL (seconds) rather than 100k objects from Python:
+    # the test is about reading them back out.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO matters_task (matter_id, title, task_type, requires_legal_judgment,
+                instructions, priority, estimated_hours, actual_hours, document_count,
+                sla_due_at, status, created_by_id, created_at, updated_at, cancel_reason)
+            SELECT %s, 'Bulk task ' || n, %s, true, '', %s, 0, 0, 0,
+                   now() + interval '5 days' + n * interval '1 minute', 'draft', %s,
+                   now(), now(), ''
+            FROM generate_series(1, %s) AS n
+            """,
+            [cast.matter.pk, template.task_type, template.priority, template.created_by_id,
+             ROWS - 1],
+        )
     client = Client()
     client.force_login(cast.staff_on)
     response = client.get("/tasks/?format=csv")
