@@ -339,6 +339,7 @@ def test_an_administrator_revokes_a_leaked_feed_in_the_admin(cast: Cast) -> None
     assert response.status_code == 200
     assert Client().get(reverse("calendar:feed", args=[token])).status_code == 404
     event = AuditEvent.objects.get(action="calendar_feed.revoked")
+    assert event.before is not None
     assert (event.actor_id, event.before["user"]) == (superuser.pk, cast.staff_on.pk)
 
 
