@@ -26,6 +26,9 @@ urlpatterns = [
     path("engagements/", include("matters.engagement_urls")),
     path("portal/", include("supervision.portal.urls")),
     path("reports/", include("supervision.reports.urls")),
+    path("calendar/", include("supervision.calendar.urls")),
+    # Before supervision's "tasks/<id>/…" pages: only the list itself is matched here.
+    path("tasks/", include("matters.task_list_urls")),
     path("", include("supervision.urls")),
 ]
 

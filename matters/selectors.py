@@ -20,6 +20,7 @@ from matters.models import (
     EthicalWall,
     Matter,
     MatterGroupObjectPermission,
+    MatterMembership,
     MatterStatus,
     MatterUserObjectPermission,
     Task,
@@ -200,6 +201,16 @@ def tasks_visible_to(user: AnyUser) -> QuerySet[Task]:
     if is_vendor_user(user):  # an inactive vendor membership sees nothing
         return Task.objects.none()
     return base.filter(matter__in=matters_with_perm(user, VIEW).values("pk"))
+
+
+def on_my_matters(user: AnyUser) -> Q:
+    """On `Task`: the task's matter is one of the user's own: they are on its team or among
+    its supervising attorneys, or they are its responsible attorney. A narrowing of
+    `tasks_visible_to` (the task list's "My matters", the calendar feed's SLA deadlines),
+    never a grant by itself."""
+    user_id = _uid(user)
+    member = MatterMembership.objects.filter(matter_id=OuterRef("matter_id"), user_id=user_id)
+    return Q(Exists(member)) | Q(matter__responsible_attorney_id=user_id)
 
 
 def get_task_for(user: AnyUser, pk: int) -> Task:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,9 +28,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from lpo_tracker.audit.models import AuditEvent
-from lpo_tracker.audit.selectors import events_for_matter, write_events_csv
+from lpo_tracker.audit.selectors import AUDIT_COLUMNS, event_rows, events_for_matter
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import RuleViolation
+from lpo_tracker.exports import CSV, FORMATS, Column, export_response
 from matters import services
 from matters.filters import MatterFilter
 from matters.forms import (
@@ -159,13 +160,42 @@ def annotate_task_counts(matters: QuerySet[Matter], *, now: dt.datetime) -> Quer
     ).order_by("-opened_on", "-number")
 
 
+# The matter list's export columns (`?format=csv|xlsx` on the list).
+MATTER_COLUMNS: list[Column[Matter]] = [
+    Column("Matter", lambda matter: matter.number),
+    Column("Title", lambda matter: matter.title),
+    Column("Client", lambda matter: matter.client.name),
+    Column("Practice area", lambda matter: matter.get_practice_area_display()),
+    Column("Responsible attorney", lambda matter: matter.responsible_attorney.get_full_name()
+           or matter.responsible_attorney.get_username()),
+    Column("Status", lambda matter: matter.get_status_display()),
+    Column("Open tasks", lambda matter: matter.open_task_count),  # type: ignore[attr-defined]
+    Column("Draft tasks", lambda matter: matter.draft_task_count),  # type: ignore[attr-defined]
+    Column("Overdue tasks",
+           lambda matter: matter.overdue_task_count),  # type: ignore[attr-defined]
+    Column("Opened on", lambda matter: matter.opened_on),
+    Column("Time zone", lambda matter: matter.time_zone),
+    Column("Budget", lambda matter: matter.budget),
+    Column("Currency", lambda matter: matter.currency),
+]
+
+
 @staff_view
 @require_GET
-def matter_list(request: HtmxHttpRequest) -> HttpResponse:
+def matter_list(request: HtmxHttpRequest) -> HttpResponseBase:
     """Queries, whatever the number of rows: the client choices of the filter form, the
-    count for the paginator, and one page of matters with their task counts."""
+    count for the paginator, and one page of matters with their task counts. With
+    `?format=csv|xlsx`, the whole filtered selection as a file instead."""
     matters = annotate_task_counts(matters_visible_to(request.user), now=timezone.now())
     filterset = MatterFilter(request.GET or None, queryset=matters, request=request)
+    export_format = request.GET.get("format", "")
+    wants_file = export_format in FORMATS
+    if wants_file and filterset.is_valid():
+        # The page's own selection, every page of it, streamed (lpo_tracker.exports).
+        return export_response(
+            export_format, filename=f"matters-{firm_today():%Y%m%d}", sheet_name="Matters",
+            columns=MATTER_COLUMNS, rows=filterset.qs.iterator(chunk_size=2000),
+        )
     paginator = Paginator(filterset.qs, MATTERS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     filter_keys = ("q", "client", "status", "practice_area", "overdue")
@@ -177,7 +207,8 @@ def matter_list(request: HtmxHttpRequest) -> HttpResponse:
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = "matters/_matter_results.html" if partial else "matters/matter_list.html"
-    response = render(request, template, context)
+    # A file asked for with a bad filter gets the page and its errors, never a wider file.
+    response = render(request, template, context, status=400 if wants_file else 200)
     # The same URL answers a whole page or the results fragment: caches must tell them apart.
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -378,14 +409,15 @@ def matter_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_view
 @require_GET
-def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
-    """The matter's audit trail for a date range as CSV (hashes included, so the reader can
-    re-verify the chain). The export itself is audited.
+def audit_export(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The matter's audit trail for a date range as CSV or XLSX (`?format=`), hashes
+    included, so the reader can re-verify the chain; streamed (`lpo_tracker.exports`). The
+    export itself is audited.
 
     1. 404 if the matter is not visible; 403 without edit or supervision rights.
     2. No range yet, or a bad one: the form (with its errors).
     3. Record "audit.exported" in its own short transaction (the chain lock is not held
-       while the file is written), then write the CSV.
+       while the file is written), then stream the file.
     """
     matter = get_matter_for(request.user, pk)
     can_change = user_has_matter_perm(request.user, matter, CHANGE)
@@ -410,15 +442,16 @@ def audit_export(request: HttpRequest, pk: int) -> HttpResponse:
         actor=signed_in_user(request), matter=matter, first_day=form.cleaned_data["start"],
         last_day=form.cleaned_data["end"], events=events.count(),
     )
-    filename = (f"audit-{matter.number}-{form.cleaned_data['start']:%Y%m%d}-"
-                f"{form.cleaned_data['end']:%Y%m%d}.csv")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    # HttpResponse accepts text writes like a file. The CSV is built in memory because
-    # write_events_csv writes to a stream rather than yielding rows to stream out.
-    write_events_csv(events, cast(IO[str], response), withhold=withhold)
-    return response
+    export_format = request.GET.get("format", CSV)
+    if export_format not in FORMATS:
+        export_format = CSV
+    return export_response(
+        export_format,
+        filename=(f"audit-{matter.number}-{form.cleaned_data['start']:%Y%m%d}-"
+                  f"{form.cleaned_data['end']:%Y%m%d}"),
+        sheet_name=f"Audit {matter.number}", columns=AUDIT_COLUMNS,
+        rows=event_rows(events, withhold=withhold),
+    )
 
 
 # --- Tasks --------------------------------------------------------------------------------

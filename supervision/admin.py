@@ -26,9 +26,11 @@ from lpo_tracker.admin_utils import (
 from matters.admin import TaskAdmin
 from matters.models import Task
 from supervision.audience import notifications_about_walled_matters
+from supervision.calendar.services import calendar_feed_revoke
 from supervision.models import (
     AttorneyProfile,
     BarAdmission,
+    CalendarFeed,
     FirmHoliday,
     Notification,
     NotificationSettings,
@@ -373,5 +375,31 @@ class SupervisedTaskAdmin(TaskAdmin):
             call=lambda actor, task: task_deliver(actor=actor, task=task),
             done="Delivered",
         )
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ViewOnlyAdmin):
+    """Who subscribes to a calendar feed, and since when; never the token (only its hash is
+    stored). A leaked feed is revoked here (audited, as its owner revoking it would be)."""
+
+    list_display = ["user", "created_at", "last_fetched_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "created_at", "last_fetched_at", "revoked_at"]
+    readonly_fields = ["user", "created_at", "last_fetched_at", "revoked_at"]
+    actions = ["revoke_feeds"]
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("supervision.change_calendarfeed"))
+
+    @admin.action(description="Revoke the selected feeds", permissions=["revoke"])
+    def revoke_feeds(self, request: HttpRequest, queryset: QuerySet[CalendarFeed]) -> None:
+        revoked = 0
+        for feed in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            if calendar_feed_revoke(actor=request.user, owner=feed.user) is not None:  # type: ignore[arg-type]
+                revoked += 1
+        self.message_user(request, f"{revoked} feed{'s' if revoked != 1 else ''} revoked.")
+
 
 from supervision import staff_admin  # noqa: E402, F401  (registers the acknowledgement and rating admins)

@@ -26,6 +26,7 @@ NavEntry = tuple[str, str, str | Callable[[Any], bool]]
 STAFF_NAV: list[NavEntry] = [
     ("supervision:dashboard", "Dashboard", ""),
     ("matters:list", "Matters", ""),
+    ("tasks:list", "Tasks", ""),
     ("matters:intake", "New matter", "matters.add_matter"),
     ("engagements:start", "Engage a vendor", may_engage_vendors),
     ("clients:list", "Clients", "matters.change_client"),

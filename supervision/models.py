@@ -508,5 +508,33 @@ class ReviewQueueVersion(models.Model):
         return f"review queue version {self.version}"
 
 
+class CalendarFeed(models.Model):
+    """A person's secret calendar subscription (an ICS URL their calendar program polls).
+
+    Only the SHA-256 of the token is stored: the URL is shown once, when it is made, and a
+    copy of the database cannot be turned back into a working URL. A feed is revoked, never
+    deleted (the audit trail names it); a person has at most one live feed, enforced by the
+    database. What a feed shows is decided at every fetch (`supervision.calendar`), so a
+    wall or a lost grant takes its events away on the next poll.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="calendar_feeds")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(revoked_at__isnull=True),
+                                    name="calendar_feed_one_live_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "live"
+        return f"calendar feed {self.pk} of {self.user} ({state})"
+
+
 # Acknowledgements and engagement ratings (their own module; models of this app).
 from supervision.staff_models import EngagementRating, MatterAcknowledgement  # noqa: E402, F401

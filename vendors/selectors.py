@@ -201,6 +201,30 @@ def filter_by_diligence(vendors: QuerySet[Vendor], state: str, *, day: dt.date
 # --- Access ---------------------------------------------------------------------------------
 
 
+def renewed_later() -> Exists:
+    """On `DueDiligenceRecord`: a newer, unrevoked record of the same vendor and kind runs
+    past this one, so its expiry needs no one's attention."""
+    return Exists(DueDiligenceRecord.objects.filter(
+        vendor_id=OuterRef("vendor_id"), kind=OuterRef("kind"),
+        expires_on__gt=OuterRef("expires_on"), revoked_at__isnull=True,
+    ))
+
+
+def diligence_expiries_for(user: AnyUser, *, start: dt.date) -> QuerySet[DueDiligenceRecord]:
+    """The expiry dates a vendor manager looks after (the audience of the expiry reminders:
+    the vendor's manager, active), from `start` on, unless renewed; only while they may
+    still see vendor records."""
+    if not may_manage_vendors(user, VIEW_VENDORS) or user.pk is None:
+        return DueDiligenceRecord.objects.none()
+    return (
+        DueDiligenceRecord.objects.expiring_between(start, dt.date.max)
+        .filter(vendor__manager_id=user.pk)
+        .exclude(renewed_later())
+        .select_related("vendor")
+        .order_by("expires_on", "pk")
+    )
+
+
 def require_vendor_manager(user: AnyUser, *, write: bool = False) -> None:
     """404 for vendor users, 403 for firm users without the model permission."""
     if is_vendor_user(user):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from operator import itemgetter
 from typing import IO
 
 from django.db.models import QuerySet
@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from lpo_tracker.audit.chain import CSV_COLUMNS, WITHHELD, canonical_json, escape_cell
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.services import event_fields
+from lpo_tracker.exports import Column, csv_lines
 
 # Formula-injection escaping for every spreadsheet export (the audit CSV's is reversible).
 spreadsheet_safe = escape_cell
@@ -47,25 +48,37 @@ def _csv_row(event: AuditEvent, *, withheld: bool) -> list[object]:
     ]
 
 
+# The audit export's columns: every sealed field, in the verifier's order.
+AUDIT_COLUMNS: list[Column[list[object]]] = [
+    Column(name, itemgetter(index)) for index, name in enumerate(CSV_COLUMNS)
+]
+
+
+def event_rows(
+    events: QuerySet[AuditEvent], *, withhold: Callable[[AuditEvent], bool] | None = None
+) -> Iterator[list[object]]:
+    """The export's rows, read from the database in chunks. `withhold` names events whose
+    content this reader may not see: they come out as withheld rows."""
+    for event in events.iterator(chunk_size=2000):
+        yield _csv_row(event, withheld=withhold is not None and withhold(event))
+
+
 def write_events_csv(
     events: QuerySet[AuditEvent],
     stream: IO[str],
     *,
     withhold: Callable[[AuditEvent], bool] | None = None,
 ) -> int:
-    """Write events as CSV for Excel and for re-verification; returns the count.
+    """Write events as CSV to a text stream (the export's own format, `lpo_tracker.exports`:
+    UTF-8 with a byte-order mark, formula-like text escaped reversibly); returns the count.
 
-    UTF-8 with a byte-order mark (Excel otherwise guesses a legacy code page); before and
-    after as JSON, with the names recorded next to the ids; the seals and links of each
-    event. `withhold` names events whose content this reader may not see: they are written
-    as withheld rows.
+    Before and after are JSON, with the names recorded next to the ids; each event carries
+    its seals and links, so the file alone can be re-verified.
     """
-    stream.write("\ufeff")
-    writer = csv.writer(stream)
-    writer.writerow(CSV_COLUMNS)
+    lines = csv_lines(AUDIT_COLUMNS, event_rows(events, withhold=withhold))
+    stream.write(next(lines))
     count = 0
-    for event in events.iterator(chunk_size=2000):
-        row = _csv_row(event, withheld=withhold is not None and withhold(event))
-        writer.writerow(escape_cell(cell) for cell in row)
+    for line in lines:
+        stream.write(line)
         count += 1
     return count

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef
-
 from supervision.models import (
     ReminderKind,
 )
@@ -20,19 +18,16 @@ from supervision.reminders.base import (
     recorded_ids,
 )
 from vendors.models import DueDiligenceRecord
+from vendors.selectors import renewed_later
 
 
 def plan_diligence(today: dt.date) -> list[PlannedReminder]:
     """NDAs and certifications expiring within 30 days, unless a newer record already covers
     the same kind: the vendor manager hears at 30, 7 and 1 days, each once."""
     longest = max(days for days, _ in DILIGENCE_THRESHOLDS)
-    renewed = DueDiligenceRecord.objects.filter(
-        vendor_id=OuterRef("vendor_id"), kind=OuterRef("kind"),
-        expires_on__gt=OuterRef("expires_on"), revoked_at__isnull=True,
-    )
     records = list(
         DueDiligenceRecord.objects.expiring_between(today, today + dt.timedelta(days=longest))
-        .exclude(Exists(renewed))
+        .exclude(renewed_later())
         .filter(vendor__manager__isnull=False, vendor__manager__is_active=True)
         .select_related("vendor")
     )

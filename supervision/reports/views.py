@@ -1,5 +1,5 @@
 """Reports for the firm's vendor managers, mounted at /reports/ (namespace "reports"): the
-vendor scorecards for a period, on screen and as CSV or XLSX.
+vendor scorecards for a period, on screen and as CSV or XLSX (`lpo_tracker.exports`).
 
 Who: firm users with the `vendors.view_vendor` model permission (403 for other staff, 404 for
 vendor users, the login page for anonymous users), as for the vendor pages.
@@ -7,26 +7,21 @@ vendor users, the login page for anonymous users), as for the vendor pages.
 
 from __future__ import annotations
 
-import csv
-import io
-from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
-from lpo_tracker.audit.selectors import spreadsheet_safe
 from lpo_tracker.clock import firm_today
+from lpo_tracker.exports import CSV, XLSX, Column, export_response
 from supervision.reports.ratings import vendor_ratings
 from supervision.reports.scorecards import COLUMNS, Period, export_rows, scorecards_for
 from vendors.selectors import require_vendor_manager
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 QUARTER_SHORTCUTS = 4
 
 
@@ -73,55 +68,28 @@ def scorecards(request: HttpRequest) -> HttpResponse:
     }, status=status)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str):
-        return spreadsheet_safe(value)
-    return value
+def _columns() -> list[Column[list[Any]]]:
+    return [Column(heading, itemgetter(index)) for index, heading in enumerate(COLUMNS)]
 
 
-def _filename(period: Period, extension: str) -> str:
-    return f"vendor-scorecards-{period.first_day:%Y%m%d}-{period.last_day:%Y%m%d}.{extension}"
-
-
-def _attachment(response: HttpResponse, name: str) -> HttpResponse:
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response
+def _export(request: HttpRequest, export_format: str) -> HttpResponseBase:
+    require_vendor_manager(request.user)
+    _form, period = _period(request)
+    return export_response(
+        export_format,
+        filename=f"vendor-scorecards-{period.first_day:%Y%m%d}-{period.last_day:%Y%m%d}",
+        sheet_name="Scorecards", columns=_columns(),
+        rows=export_rows(scorecards_for(period), period),
+    )
 
 
 @login_required
 @require_GET
-def scorecards_csv(request: HttpRequest) -> HttpResponse:
-    require_vendor_manager(request.user)
-    _form, period = _period(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    writer = csv.writer(response)
-    writer.writerow(COLUMNS)
-    for row in export_rows(scorecards_for(period), period):
-        writer.writerow(["" if value is None else _cell(value) for value in row])
-    return _attachment(response, _filename(period, "csv"))
+def scorecards_csv(request: HttpRequest) -> HttpResponseBase:
+    return _export(request, CSV)
 
 
 @login_required
 @require_GET
-def scorecards_xlsx(request: HttpRequest) -> HttpResponse:
-    require_vendor_manager(request.user)
-    _form, period = _period(request)
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "Scorecards"
-    sheet.append(COLUMNS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in export_rows(scorecards_for(period), period):
-        sheet.append([float(value) if isinstance(value, Decimal) else _cell(value)
-                      for value in row])
-    for column in ("C", "D"):
-        for cell in sheet[column][1:]:
-            cell.number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "B2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return _attachment(HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE),
-                       _filename(period, "xlsx"))
+def scorecards_xlsx(request: HttpRequest) -> HttpResponseBase:
+    return _export(request, XLSX)

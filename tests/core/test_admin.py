@@ -51,6 +51,7 @@ from matters.models import (
 from supervision.models import (
     AttorneyProfile,
     BarAdmission,
+    CalendarFeed,
     EngagementRating,
     FirmHoliday,
     MatterAcknowledgement,
@@ -248,6 +249,7 @@ def build_world(n: int) -> World:
         user=staff, reminder=reminder, kind=reminder.kind, subject="Task due soon"
     )
     NotificationSettings.objects.create(user=staff)
+    CalendarFeed.objects.create(user=staff, token_hash=f"{n:064x}")
     TOTP.activate(attorney, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")  # allauth's second-factor row
     AccessAttempt.objects.create(  # a failed sign-in, as django-axes records it
         username=f"mistyped{n}", ip_address="192.0.2.1", user_agent="test", get_data="",

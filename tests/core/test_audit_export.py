@@ -20,6 +20,7 @@ from lpo_tracker.audit.models import AuditEvent
 from matters.models import TaskStatus
 from supervision.models import SignOff
 from tests.conftest import Cast
+from tests.exports import body
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def export(cast: Cast, user: object, tmp_path: Path, name: str = "trail.csv") ->
                           {"start": "2000-01-01", "end": "2100-01-01"})
     assert response.status_code == 200
     path = tmp_path / name
-    path.write_bytes(response.content)
+    path.write_bytes(body(response))
     return path
 
 

@@ -14,6 +14,7 @@ from supervision.models import Submission
 from supervision.services import submission_create
 from tests import factories as f
 from tests.conftest import Cast
+from tests.exports import body
 
 pytestmark = pytest.mark.django_db
 
@@ -60,9 +61,9 @@ def test_a_supervisors_audit_export_leaves_out_who_is_screened(cast: Cast) -> No
     client.force_login(cast.attorney)  # supervises, cannot change the matter
     url = f"/matters/{cast.matter.pk}/audit/export/?start=2000-01-01&end=2100-01-01"
 
-    supervisor_csv = client.get(url).content.decode()
+    supervisor_csv = body(client.get(url)).decode()
     client.force_login(cast.staff_on)  # the matter team may change it
-    team_csv = client.get(url).content.decode()
+    team_csv = body(client.get(url)).decode()
 
     assert "wall.added" not in supervisor_csv
     assert "Former counsel to the adverse party" not in supervisor_csv

@@ -41,7 +41,6 @@ Vendor C ("Cebu Legal Support"): no work → no figures.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Callable
@@ -68,6 +67,7 @@ from supervision.services import (
 )
 from tests import factories as f
 from tests.conftest import Cast
+from tests.exports import body, csv_rows, xlsx_rows
 from tests.vendors.builders import STANDARD_LINES, new_vendor, rate_card, vendor_manager
 from vendors.models import DueDiligenceRecord, RateUnit
 
@@ -259,7 +259,7 @@ def test_csv_export(dataset: Cast) -> None:
     assert response.status_code == 200
     assert 'filename="vendor-scorecards-20260401-20260630.csv"' in response[
         "Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = csv_rows(response)
     assert rows[0] == COLUMNS
     by_vendor = {row[0]: dict(zip(COLUMNS, row, strict=True)) for row in rows[1:]}
     a = by_vendor["Ashoka Legal Process"]
@@ -274,9 +274,7 @@ def test_xlsx_export(dataset: Cast) -> None:
         f"{reverse('reports:scorecards_xlsx')}?start=2026-04-01&end=2026-06-30")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = load_workbook(io.BytesIO(response.content)).active
-    assert sheet is not None
-    rows = list(sheet.iter_rows(values_only=True))
+    rows = xlsx_rows(response)
     assert list(rows[0]) == COLUMNS
     b = dict(zip(COLUMNS, next(row for row in rows if row[0] == "Bayanihan Review Partners"),
                  strict=True))
@@ -289,10 +287,10 @@ def test_xlsx_export(dataset: Cast) -> None:
 def test_formula_like_vendor_names_are_neutralised_in_exports() -> None:
     new_vendor(name="=HYPERLINK(\"http://evil\")")
     manager = vendor_manager()
-    text = client_for(manager).get(reverse("reports:scorecards_csv")).content.decode()
+    text = body(client_for(manager).get(reverse("reports:scorecards_csv"))).decode()
     assert "'=HYPERLINK" in text
-    sheet = load_workbook(io.BytesIO(client_for(manager).get(
-        reverse("reports:scorecards_xlsx")).content)).active
+    sheet = load_workbook(io.BytesIO(body(client_for(manager).get(
+        reverse("reports:scorecards_xlsx"))))).active
     assert sheet is not None
     assert sheet["A2"].value.startswith("'=")
     assert sheet["A2"].data_type == "s"
