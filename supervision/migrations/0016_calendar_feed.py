@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supervision', '0011_reminder_kinds_of_both_branches'),
+        ("supervision", "0015_notification_resolved_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
