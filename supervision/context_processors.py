@@ -29,6 +29,7 @@ STAFF_NAV: list[NavEntry] = [
     ("matters:intake", "New matter", "matters.add_matter"),
     ("engagements:start", "Engage a vendor", may_engage_vendors),
     ("clients:list", "Clients", "matters.change_client"),
+    ("matters:task_templates", "Task templates", "matters.manage_task_templates"),
     ("supervision:review_queue", "Review queue", ""),
     ("vendors:list", "Vendors", "vendors.view_vendor"),
     ("reports:scorecards", "Scorecards", "vendors.view_vendor"),
