@@ -6,6 +6,8 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from matters import search_views
+
 admin.site.site_header = "LPO Tracker administration"
 admin.site.site_title = "LPO Tracker"
 admin.site.index_title = "Matters, vendors and supervision"
@@ -20,6 +22,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/", include("allauth.account.urls")),
+    # The header's search over matters, clients, parties, tasks and vendors (matters/search.py).
+    path("search/", search_views.search, name="search"),
     path("matters/", include("matters.urls")),
     path("clients/", include("matters.client_urls")),
     path("vendors/", include("vendors.urls")),
