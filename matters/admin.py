@@ -364,7 +364,7 @@ class TaskAdmin(MatterWallsAdmin, LpoModelAdmin):
                 frozen += TASK_FIELDS_FROZEN_AFTER_DRAFT
         return frozen + TASK_RECORDED_FIELDS
 
-    def save_model(self, request: HttpRequest, obj: Task, form: Any, change: Any) -> None:
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: Any) -> None:
         if not change:  # the new-task page's rule: the typed date, else the SLA policy's
             for name, value in initial_deadline_fields(
                 actor=request_actor(request), matter=obj.matter, task_type=obj.task_type,

@@ -37,28 +37,42 @@ def task_due_date(request: HttpRequest, pk: int) -> HttpResponse:
         kind = form.cleaned_data["kind"]
         try:
             task_change_due_date(
-                actor=signed_in_user(request), task=task, kind=kind,
-                new_value=form.cleaned_data["new_value"], reason=form.cleaned_data["reason"],
+                actor=signed_in_user(request),
+                task=task,
+                kind=kind,
+                new_value=form.cleaned_data["new_value"],
+                reason=form.cleaned_data["reason"],
             )
         except NotEligible as exc:
             raise PermissionDenied(exc.message) from exc
         except RuleViolation as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"{DueDateKind(kind).label} of “{task.title}” moved; the "
-                             "vendor and the team are told.")
-            return HttpResponseRedirect(reverse("supervision:task_detail", args=[task.pk])
-                                        + "#due-heading")
-    return render(request, "matters/task_due_date.html", {
-        "task": task, "matter": task.matter, "form": form,
-        "refusal": refusal.message if refusal else "",
-    })
+            messages.success(
+                request,
+                f"{DueDateKind(kind).label} of “{task.title}” moved; the "
+                "vendor and the team are told.",
+            )
+            return HttpResponseRedirect(
+                reverse("supervision:task_detail", args=[task.pk]) + "#due-heading"
+            )
+    return render(
+        request,
+        "matters/task_due_date.html",
+        {
+            "task": task,
+            "matter": task.matter,
+            "form": form,
+            "refusal": refusal.message if refusal else "",
+        },
+    )
 
 
 def _require_template_manager(request: HttpRequest) -> None:
     if not may_manage_task_templates(request.user):
-        raise PermissionDenied("Only those who manage the firm's task templates may open this "
-                               "page.")
+        raise PermissionDenied(
+            "Only those who manage the firm's task templates may open this page."
+        )
 
 
 @staff_view
@@ -85,5 +99,8 @@ def task_template_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
         else:
             messages.success(request, f"Task template “{saved.name}” saved.")
             return HttpResponseRedirect(reverse("matters:task_templates"))
-    return render(request, "matters/task_template_form.html",
-                  {"form": form, "template": template if pk is not None else None})
+    return render(
+        request,
+        "matters/task_template_form.html",
+        {"form": form, "template": template if pk is not None else None},
+    )

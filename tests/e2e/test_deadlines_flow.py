@@ -77,7 +77,8 @@ def test_a_task_due_by_policy_is_moved_with_a_reason_and_found_by_search(
     accessible(team, "search-results")
     screened = site.signed_in(cast.screened)
     screened.get_by_label("Search matters, clients, parties, tasks and vendors").fill(
-        "privilege log")
+        "privilege log"
+    )
     screened.get_by_label("Search matters, clients, parties, tasks and vendors").press("Enter")
     expect(screened.get_by_text("Nothing you may see matches")).to_be_visible()
 

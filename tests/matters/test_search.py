@@ -23,16 +23,36 @@ from tests.matters.test_views_queries import count_queries, layout_baseline
 pytestmark = pytest.mark.django_db
 
 URL = reverse("search")
-CAST = ["admin", "staff_on", "staff_off", "screened", "attorney", "attorney2",
-        "lapsed_attorney", "vendor_a_user", "vendor_b_user"]
+CAST = [
+    "admin",
+    "staff_on",
+    "staff_off",
+    "screened",
+    "attorney",
+    "attorney2",
+    "lapsed_attorney",
+    "vendor_a_user",
+    "vendor_b_user",
+]
 
 
 @pytest.fixture
 def parties(cast: Cast) -> None:
-    party_add(actor=cast.admin, client=cast.matter.client, matter=cast.matter,
-              name="Globex Holdings", role=PartyRole.ADVERSE, aliases=["Initrode Corp"])
-    party_add(actor=cast.admin, client=cast.other_matter.client, matter=cast.other_matter,
-              name="Umbrella Pharma", role=PartyRole.ADVERSE)
+    party_add(
+        actor=cast.admin,
+        client=cast.matter.client,
+        matter=cast.matter,
+        name="Globex Holdings",
+        role=PartyRole.ADVERSE,
+        aliases=["Initrode Corp"],
+    )
+    party_add(
+        actor=cast.admin,
+        client=cast.other_matter.client,
+        matter=cast.other_matter,
+        name="Umbrella Pharma",
+        role=PartyRole.ADVERSE,
+    )
 
 
 def found(user: object, query: str) -> dict[str, set[str]]:
@@ -48,7 +68,8 @@ def found(user: object, query: str) -> dict[str, set[str]]:
 
 def with_vendor_pages(user: object) -> object:
     user.user_permissions.add(  # type: ignore[attr-defined]
-        Permission.objects.get(content_type__app_label="vendors", codename="view_vendor"))
+        Permission.objects.get(content_type__app_label="vendors", codename="view_vendor")
+    )
     return type(user).objects.get(pk=user.pk)  # type: ignore[attr-defined]
 
 
@@ -68,11 +89,14 @@ def test_the_team_finds_its_matter_by_number_title_client_party_alias_and_task(
 
 
 def test_a_walled_user_finds_nothing_of_the_walled_matter(cast: Cast, parties: None) -> None:
-    for query in (cast.matter.number, "globex", "initrode", "custodian",
-                  cast.matter.client.name):
+    for query in (cast.matter.number, "globex", "initrode", "custodian", cast.matter.client.name):
         assert found(cast.screened, query) == {
-            "matters": set(), "clients": set(), "parties": set(), "tasks": set(),
-            "vendors": set()}, query
+            "matters": set(),
+            "clients": set(),
+            "parties": set(),
+            "tasks": set(),
+            "vendors": set(),
+        }, query
 
 
 def test_staff_off_the_matter_find_only_their_own(cast: Cast, parties: None) -> None:
@@ -125,19 +149,24 @@ def test_the_plain_fallback_finds_substrings_without_trigrams(
     assert found(cast.screened, "globex")["parties"] == set()
 
 
-@pytest.mark.parametrize(("table", "column", "index"), [
-    ("matters_task", "title", "search_task_title_trgm"),
-    ("matters_matter", "title", "search_matter_title_trgm"),
-    ("matters_party", "(aliases::text)", "search_party_aliases_trgm"),
-])
+@pytest.mark.parametrize(
+    ("table", "column", "index"),
+    [
+        ("matters_task", "title", "search_task_title_trgm"),
+        ("matters_matter", "title", "search_matter_title_trgm"),
+        ("matters_party", "(aliases::text)", "search_party_aliases_trgm"),
+    ],
+)
 def test_postgresql_serves_substring_and_trigram_matches_from_the_gin_index(
     table: str, column: str, index: str
 ) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         for condition in (f"{column} ILIKE %s", f"%s <%% {column}"):
-            cursor.execute(f"EXPLAIN SELECT 1 FROM {table} WHERE {condition}",
-                           ["%custod%" if "ILIKE" in condition else "custod"])
+            cursor.execute(
+                f"EXPLAIN SELECT 1 FROM {table} WHERE {condition}",
+                ["%custod%" if "ILIKE" in condition else "custod"],
+            )
             plan = " ".join(row[0] for row in cursor.fetchall())
             assert index in plan, plan
 
@@ -147,8 +176,9 @@ def test_every_searched_column_has_its_trigram_index() -> None:
     table's planner may prefer; the trigram one must exist all the same."""
     migration = importlib.import_module("matters.migrations.0012_search_trigram_indexes")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE "
-                       "'search_%%_trgm'")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'search_%%_trgm'"
+        )
         defined = dict(cursor.fetchall())
     assert set(defined) == {name for name, _table, _column in migration.INDEXES}
     assert all("gin_trgm_ops" in definition for definition in defined.values())
@@ -191,15 +221,14 @@ def test_the_screened_user_sees_no_trace_on_the_page(
 
 def test_htmx_gets_only_the_results(client: Client, cast: Cast) -> None:
     client.force_login(cast.staff_on)
-    response = client.get(URL, {"q": "custodian"}, HTTP_HX_REQUEST="true",
-                          HTTP_HX_TARGET="search-results")
+    response = client.get(
+        URL, {"q": "custodian"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="search-results"
+    )
     body = response.content.decode()
     assert "<html" not in body and 'id="search-results"' in body and cast.task.title in body
 
 
-def test_the_header_has_the_box_for_staff_not_for_vendor_users(
-    client: Client, cast: Cast
-) -> None:
+def test_the_header_has_the_box_for_staff_not_for_vendor_users(client: Client, cast: Cast) -> None:
     client.force_login(cast.staff_on)
     assert 'id="site-search"' in client.get(reverse("supervision:dashboard")).content.decode()
     client.force_login(cast.vendor_a_user)
@@ -220,8 +249,13 @@ def test_search_costs_the_same_for_1_and_50_matches(client: Client, cast: Cast) 
     one = count_queries(client, url)
     for number in range(1, 50):
         f.draft_task(actor=cast.staff_on, matter=cast.matter, title=f"Zebra custodian {number}")
-        party_add(actor=cast.admin, client=cast.matter.client, matter=cast.matter,
-                  name=f"Zebra Holdings {number}", role=PartyRole.RELATED)
+        party_add(
+            actor=cast.admin,
+            client=cast.matter.client,
+            matter=cast.matter,
+            name=f"Zebra Holdings {number}",
+            role=PartyRole.RELATED,
+        )
     fifty = count_queries(client, url)
     assert one == fifty == baseline + SEARCH_QUERIES
     results = client.get(url).context["results"]
