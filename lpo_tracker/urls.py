@@ -6,8 +6,6 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from matters import search_views
-
 admin.site.site_header = "LPO Tracker administration"
 admin.site.site_title = "LPO Tracker"
 admin.site.index_title = "Matters, vendors and supervision"
@@ -23,7 +21,7 @@ urlpatterns = [
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/", include("allauth.account.urls")),
     # The header's search over matters, clients, parties, tasks and vendors (matters/search.py).
-    path("search/", search_views.search, name="search"),
+    path("search/", include("matters.search_urls")),
     path("matters/", include("matters.urls")),
     path("clients/", include("matters.client_urls")),
     path("vendors/", include("vendors.urls")),

@@ -47,6 +47,7 @@ from matters.models import (
     Task,
     TaskDueDateChange,
     TaskStatus,
+    TaskTemplate,
 )
 from supervision.models import (
     AttorneyProfile,
@@ -131,6 +132,8 @@ def build_world(n: int) -> World:
         opened_on=dt.date(2026, 1, 5),
     )
     Party.objects.create(client=client, matter=matter, name=f"Initech {n}", role=PartyRole.ADVERSE)
+    TaskTemplate.objects.create(name=f"Privilege review {n}", title="Privilege review",
+                                task_type="document_review", updated_by=staff)
     MatterMembership.objects.create(
         matter=matter, user=attorney, role=MatterRole.SUPERVISING_ATTORNEY, added_by=staff
     )
