@@ -23,7 +23,7 @@ from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
 from lpo_tracker.fields import Priority
 from lpo_tracker.refusals import refusals_recorded
-from matters.deadlines import initial_deadline_fields
+from matters.deadlines import initial_deadline_fields, task_change_due_date, task_template_save
 from matters.engagements import (
     AFTER_CONFLICT_REOPEN_HOOKS,
     CLEAR_CONFLICTS,
@@ -78,8 +78,8 @@ from matters.team import (
 )
 
 # matters' writes live by subject: `team` (grants, members, walls), `engagements` (conflicts,
-# consent, residency), this module (opening a matter, tasks up to submission); callers
-# import any of them from here.
+# consent, residency), `deadlines` (moved due dates, task templates), this module (opening a
+# matter, tasks up to submission); callers import any of them from here.
 __all__ = [
     "ACCESS_CHANGES",
     "ACCESS_CHANGE_HOOKS",
@@ -108,6 +108,8 @@ __all__ = [
     "require_matter_perm",
     "require_team_manager",
     "residency_blockers",
+    "task_change_due_date",
+    "task_template_save",
     "wall_add",
     "wall_remove",
 ]
