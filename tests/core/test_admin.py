@@ -34,6 +34,7 @@ from matters.admin import task_label
 from matters.models import (
     Client,
     DueDateKind,
+    DueSource,
     Engagement,
     EthicalWall,
     Matter,
@@ -639,6 +640,32 @@ def test_a_task_added_in_the_admin_is_a_draft_created_by_the_admin_user(
     assert event.object_id == str(task.pk)
     assert event.matter_id == world.matter.pk
     assert event.after is not None and event.after["status"] == TaskStatus.DRAFT
+    # The typed date is the admin user's (matters.deadlines, the new-task page's rule).
+    assert (task.sla_due_source, task.sla_due_set_by) == (DueSource.PERSON, admin_user)
+
+
+def test_a_task_added_in_the_admin_without_a_date_is_due_by_the_policy(
+    admin_client: HttpClient, world: World
+) -> None:
+    response = admin_client.post(
+        admin_url(Task, "add"),
+        {
+            "matter": world.matter.pk,
+            "title": "Undated abstraction",
+            "task_type": TaskType.CONTRACT_ABSTRACTION,
+            "priority": Priority.NORMAL,
+            "estimated_hours": "1",
+            "actual_hours": "0",
+            "document_count": "1",
+            "due_date_changes-TOTAL_FORMS": "0",
+            "due_date_changes-INITIAL_FORMS": "0",
+            "submissions-TOTAL_FORMS": "0",
+            "submissions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    task = Task.objects.get(title="Undated abstraction")
+    assert task.sla_due_source == DueSource.POLICY and task.sla_due_at is not None
 
 
 def test_an_inline_edit_is_audited_row_by_row(admin_client: HttpClient, world: World) -> None:
