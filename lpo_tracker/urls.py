@@ -20,6 +20,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/", include("allauth.account.urls")),
+    # The header's search over matters, clients, parties, tasks and vendors (matters/search.py).
+    path("search/", include("matters.search_urls")),
     path("matters/", include("matters.urls")),
     path("clients/", include("matters.client_urls")),
     path("vendors/", include("vendors.urls")),

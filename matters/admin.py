@@ -12,8 +12,12 @@ What carries a rule is read-only here and changes only through `matters.services
   open and the rate card); their pair, status (`engagement_end`), conflict check and client
   consent are read-only;
 - a task's status, timestamps and due dates (transitions are admin actions calling the
-  services; `task_change_due_date` keeps the history). The review-side task actions are
-  added by `supervision.admin`, because this app may not import supervision.
+  services; `matters.deadlines.task_change_due_date` keeps the history); a task added here
+  gets its vendor deadline by the same rule as the new-task page (`initial_deadline_fields`:
+  the typed date, else the SLA policy). The review-side task actions are added by
+  `supervision.admin`, because this app may not import supervision;
+- task templates are edited through `task_template_save` (audited), by holders of
+  `matters.manage_task_templates` only, and retired rather than deleted.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from lpo_tracker.admin_utils import (
     run_for_each,
 )
 from lpo_tracker.errors import RuleViolation
+from matters.deadlines import initial_deadline_fields, task_template_save
 from matters.models import (
     Client,
     Engagement,
@@ -49,8 +54,9 @@ from matters.models import (
     Task,
     TaskDueDateChange,
     TaskStatus,
+    TaskTemplate,
 )
-from matters.selectors import may_open_matters
+from matters.selectors import may_manage_task_templates, may_open_matters
 from matters.services import require_matter_open, task_cancel, task_start
 
 # Recorded by services (conflict check, consent) or by the database: shown, never edited.
@@ -80,6 +86,9 @@ ENGAGEMENT_RECORDED_FIELDS = [
 ]
 TASK_RECORDED_FIELDS = [
     "status",
+    "sla_due_source",
+    "sla_due_basis",
+    "sla_due_set_by",
     "review_due_at",
     "approved_signoff",
     "cancel_reason",
@@ -355,6 +364,15 @@ class TaskAdmin(MatterWallsAdmin, LpoModelAdmin):
                 frozen += TASK_FIELDS_FROZEN_AFTER_DRAFT
         return frozen + TASK_RECORDED_FIELDS
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: Any) -> None:
+        if not change:  # the new-task page's rule: the typed date, else the SLA policy's
+            for name, value in initial_deadline_fields(
+                actor=request_actor(request), matter=obj.matter, task_type=obj.task_type,
+                priority=obj.priority, typed=obj.sla_due_at, template=None,
+            ).items():
+                setattr(obj, name, value)
+        super().save_model(request, obj, form, change)
+
     def has_delete_permission(self, request: HttpRequest, obj: Task | None = None) -> bool:
         # Only a draft can go without a trace of its own; later a task is cancelled instead.
         if obj is not None and obj.status != TaskStatus.DRAFT:
@@ -409,3 +427,35 @@ class TaskDueDateChangeAdmin(MatterWallsAdmin, ViewOnlyAdmin):
     search_fields = ["task__title", "task__matter__number", "reason"]
     date_hierarchy = "changed_at"
     list_select_related = ["task", "changed_by"]
+
+
+@admin.register(TaskTemplate)
+class TaskTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The firm's task templates; the staff page `matters:task_templates` does the same."""
+
+    list_display = ["name", "task_type", "priority", "due_in_business_days", "is_active",
+                    "updated_at"]
+    list_filter = ["is_active", "task_type", "priority"]
+    search_fields = ["name", "title", "instructions"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may_manage_task_templates(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: TaskTemplate | None = None) -> bool:
+        return may_manage_task_templates(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return may_manage_task_templates(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: TaskTemplate | None = None
+                              ) -> bool:
+        return may_manage_task_templates(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: TaskTemplate | None = None
+                              ) -> bool:
+        return False  # retired (is_active off), never deleted: tasks made from it keep history
+
+    def save_model(self, request: HttpRequest, obj: TaskTemplate, form: Any, change: Any
+                   ) -> None:
+        task_template_save(actor=request_actor(request), template=obj)

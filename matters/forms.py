@@ -9,124 +9,51 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from lpo_tracker.clock import day_in, zone_named
 from lpo_tracker.fields import Priority, TaskType
-from matters.models import ConflictCheckStatus, Engagement, Matter, Task
+from matters.models import (
+    ConflictCheckStatus,
+    DueDateKind,
+    Engagement,
+    Matter,
+    Task,
+    TaskTemplate,
+)
 
 # --- Task templates -----------------------------------------------------------------------
 
-# Template deadlines fall at this local time on the due day, in the matter's time zone.
-TEMPLATE_DUE_TIME = dt.time(17, 0)
+
+def template_initial(template: TaskTemplate) -> dict[str, Any]:
+    """The new-task form pre-filled from a template. The due date is left empty: the service
+    counts it from the template in the matter's business calendar when the task is saved."""
+    return {
+        "template": template.pk,
+        "title": template.title,
+        "task_type": template.task_type,
+        "requires_legal_judgment": template.requires_legal_judgment,
+        "instructions": template.instructions,
+        "priority": template.priority,
+        "estimated_hours": template.estimated_hours,
+        "document_count": template.document_count,
+    }
 
 
-@dataclass(frozen=True)
-class TaskTemplate:
-    """Defaults for a kind of work the firm sends out often.
+class TaskTemplateForm(forms.ModelForm):
+    """Create or edit a task template (the staff page); `task_template_save` writes it."""
 
-    `due_in_days` counts CALENDAR days from today in the matter's time zone (weekends and
-    holidays included): a simple starting point the user adjusts; the business-day SLA
-    arithmetic lives in supervision's calendars, not in a form default.
-    """
-
-    key: str
-    label: str
-    title: str
-    task_type: str
-    instructions: str
-    priority: str = Priority.NORMAL
-    requires_legal_judgment: bool = True
-    estimated_hours: Decimal = Decimal("0")
-    document_count: int = 0
-    due_in_days: int = 10
-
-    def due_at(self, matter: Matter) -> dt.datetime:
-        zone = zone_named(matter.time_zone)
-        today = day_in(zone)
-        local = dt.datetime.combine(today + dt.timedelta(days=self.due_in_days), TEMPLATE_DUE_TIME)
-        return local.replace(tzinfo=zone)
-
-    def initial(self, matter: Matter) -> dict[str, Any]:
-        return {
-            "template": self.key,
-            "title": self.title,
-            "task_type": self.task_type,
-            "requires_legal_judgment": self.requires_legal_judgment,
-            "instructions": self.instructions,
-            "priority": self.priority,
-            "estimated_hours": self.estimated_hours,
-            "document_count": self.document_count,
-            "sla_due_at": self.due_at(matter),
-        }
-
-
-TASK_TEMPLATES: dict[str, TaskTemplate] = {
-    template.key: template
-    for template in (
-        TaskTemplate(
-            key="privilege_review",
-            label="First-level privilege review",
-            title="First-level privilege review",
-            task_type=TaskType.DOCUMENT_REVIEW,
-            instructions=(
-                "Code each document Privileged / Not privileged / Partially privileged using "
-                "the review protocol. Flag anything involving in-house or outside counsel for "
-                "second-level review. Do not produce or share any document."
-            ),
-            estimated_hours=Decimal("40"),
-            document_count=2000,
-            due_in_days=10,
-        ),
-        TaskTemplate(
-            key="deposition_summary",
-            label="Deposition summary",
-            title="Deposition summary",
-            task_type=TaskType.DEPOSITION_SUMMARY,
-            instructions=(
-                "Page-line summary of the transcript, with a topical index and a list of "
-                "exhibits referred to. Quote admissions verbatim with page and line."
-            ),
-            estimated_hours=Decimal("8"),
-            document_count=1,
-            due_in_days=5,
-        ),
-        TaskTemplate(
-            key="contract_abstraction",
-            label="Contract abstraction batch",
-            title="Contract abstraction batch",
-            task_type=TaskType.CONTRACT_ABSTRACTION,
-            instructions=(
-                "Abstract parties, term, renewal, termination rights, change of control, "
-                "assignment, exclusivity, limitation of liability and governing law into the "
-                "abstraction template. Mark any clause you are unsure of for attorney review."
-            ),
-            estimated_hours=Decimal("25"),
-            document_count=100,
-            due_in_days=10,
-        ),
-        TaskTemplate(
-            key="diligence_data_room",
-            label="Due-diligence data-room review",
-            title="Data-room review – material contracts",
-            task_type=TaskType.DUE_DILIGENCE,
-            instructions=(
-                "Review the material-contracts folder of the data room and list red flags "
-                "(consents, change of control, MFN, non-compete) in the issues list."
-            ),
-            priority=Priority.HIGH,
-            estimated_hours=Decimal("30"),
-            document_count=250,
-            due_in_days=7,
-        ),
-    )
-}
+    class Meta:
+        model = TaskTemplate
+        fields = ["name", "title", "task_type", "priority", "requires_legal_judgment",
+                  "instructions", "estimated_hours", "document_count", "due_in_business_days",
+                  "is_active"]
+        labels = {"task_type": "Type of work", "due_in_business_days": "Due in business days",
+                  "is_active": "Offered on the new-task page"}
+        widgets = {"instructions": forms.Textarea(attrs={"rows": 5})}
 
 
 # --- Fields -------------------------------------------------------------------------------
@@ -171,19 +98,32 @@ def _future(value: dt.datetime | None) -> dt.datetime | None:
 # --- Tasks --------------------------------------------------------------------------------
 
 
+def _active_templates() -> QuerySet[TaskTemplate]:
+    return TaskTemplate.objects.filter(is_active=True).order_by("name")
+
+
 class TaskTemplateChoiceForm(forms.Form):
     """The "start from a template" picker (GET): it only pre-fills the task form."""
 
-    template = forms.ChoiceField(
+    template = forms.ModelChoiceField(
         label="Start from a template",
         required=False,
-        choices=[("", "Blank task")] + [(t.key, t.label) for t in TASK_TEMPLATES.values()],
+        queryset=TaskTemplate.objects.none(),
+        empty_label="Blank task",
         help_text="Fills in the form below; you can change anything before saving.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["template"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = _active_templates()
+
 
 class TaskCreateForm(forms.Form):
-    template = forms.CharField(required=False, widget=forms.HiddenInput)
+    template = forms.ModelChoiceField(
+        queryset=TaskTemplate.objects.none(), required=False, widget=forms.HiddenInput
+    )
     title = forms.CharField(max_length=250)
     task_type = forms.ChoiceField(label="Type of work", choices=TaskType.choices)
     requires_legal_judgment = forms.BooleanField(
@@ -205,24 +145,64 @@ class TaskCreateForm(forms.Form):
     document_count = forms.IntegerField(label="Documents (approx.)", min_value=0, initial=0)
     sla_due_at = ZonedDateTimeField(label="Vendor due (SLA)", required=False)
 
-    def __init__(self, *args: Any, matter: Matter, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, matter: Matter, default_due: str = "", **kwargs: Any
+                 ) -> None:
+        """`default_due`: in words, the deadline the firm's rules would give (shown as the
+        field's help, so a person sees what leaving it empty means)."""
         super().__init__(*args, **kwargs)
         self.matter = matter
+        template = self.fields["template"]
+        assert isinstance(template, forms.ModelChoiceField)
+        template.queryset = _active_templates()
         due = self.fields["sla_due_at"]
         assert isinstance(due, ZonedDateTimeField)
         due.zone_name = matter.time_zone
-        due.help_text = zone_help(matter, "Date and time") + (
-            " Optional while drafting; needed before the task is assigned."
+        due.help_text = (
+            "Leave empty for the firm's default, counted in the matter's business calendar "
+            "when you save" + (f" (now: {default_due})" if default_due else "") + ". Or type "
+            "a date and time to override it: " + zone_help(matter, "wall-clock time")
         )
 
     def clean_sla_due_at(self) -> dt.datetime | None:
         return _future(self.cleaned_data.get("sla_due_at"))
 
     def service_fields(self) -> dict[str, Any]:
-        """The cleaned data as `task_create` keyword arguments."""
-        data = dict(self.cleaned_data)
-        data.pop("template", None)
-        return data
+        """The cleaned data as `task_create` keyword arguments (the template included: it
+        sets the default deadline)."""
+        return dict(self.cleaned_data)
+
+
+class DueDateChangeForm(forms.Form):
+    """Move one of a task's due dates, with the reason kept in its history."""
+
+    kind = forms.ChoiceField(label="Which deadline", choices=DueDateKind.choices,
+                             widget=forms.RadioSelect, initial=DueDateKind.SLA)
+    new_value = ZonedDateTimeField(label="New due date and time")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+        help_text="Kept in the task's due-date history and told to the vendor and the team.",
+    )
+
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        due = self.fields["new_value"]
+        assert isinstance(due, ZonedDateTimeField)
+        due.zone_name = task.matter.time_zone
+        due.help_text = zone_help(task.matter, "Date and time")
+        if task.review_due_at is None:
+            # No review window yet (it opens at the first version): only the vendor's.
+            kind = self.fields["kind"]
+            assert isinstance(kind, forms.ChoiceField)
+            kind.choices = [(DueDateKind.SLA.value, DueDateKind.SLA.label)]
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why the due date changes.", code="required")
+        return reason
+
+    def clean_new_value(self) -> dt.datetime | None:
+        return _future(self.cleaned_data.get("new_value"))
 
 
 class EngagementChoiceField(forms.ModelChoiceField):

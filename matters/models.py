@@ -421,6 +421,14 @@ def overdue_q(now: dt.datetime) -> Q:
     return sla_overdue_q(now) | review_overdue_q(now)
 
 
+class DueSource(models.TextChoices):
+    """Where a task's vendor deadline came from."""
+
+    POLICY = "policy", "SLA policy default"
+    TEMPLATE = "template", "Task template"
+    PERSON = "person", "Set by a person"
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def open(self) -> TaskQuerySet:
         return self.filter(status__in=OPEN_STATES)
@@ -452,6 +460,20 @@ class Task(models.Model):
     actual_hours = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     document_count = models.PositiveIntegerField(default=0)
     sla_due_at = models.DateTimeField(null=True, blank=True, help_text="Vendor delivery SLA")
+    # Where the vendor deadline came from (`matters.deadlines`): the SLA policy, a task
+    # template, or a person (who: `sla_due_set_by`), and in words how it was counted. NULL
+    # rather than "" (DJ001): SQLite adds a nullable column without rebuilding the table,
+    # whose triggers (supervision/0002, matters/0005) a rebuild would drop.
+    sla_due_source = models.CharField(
+        max_length=10, choices=DueSource.choices, null=True, blank=True, editable=False
+    )
+    sla_due_basis = models.CharField(
+        max_length=250, null=True, blank=True, editable=False
+    )
+    sla_due_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        editable=False, related_name="+",
+    )
     review_due_at = models.DateTimeField(
         null=True, blank=True, help_text="Supervising attorney's review window closes"
     )
@@ -590,3 +612,52 @@ class TaskDueDateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.kind}: {self.old_value} → {self.new_value}"
+
+
+class TaskTemplate(models.Model):
+    """Defaults for a kind of work the firm sends out often; the firm edits them (the staff
+    page `matters:task_templates` and the admin, for holders of `manage_task_templates`).
+
+    `due_in_business_days` sets the vendor deadline of a task made from the template: the
+    close of business of that many business days after the day it is created, in the matter's
+    calendar (zone, public holidays, firm closures; `matters.deadlines`). Empty: the SLA
+    policy's turnaround for the task's type and priority.
+    """
+
+    name = models.CharField(max_length=150, unique=True)
+    title = models.CharField(max_length=250, help_text="The new task's title")
+    task_type = models.CharField(max_length=30, choices=TaskType.choices)
+    instructions = models.TextField(blank=True, help_text="Shared with the vendor")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    requires_legal_judgment = models.BooleanField(default=True)
+    estimated_hours = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    document_count = models.PositiveIntegerField(default=0)
+    due_in_business_days = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="Vendor due at close of business this many business days after the task is "
+        "created, in the matter's calendar. Empty: the SLA policy's turnaround.",
+    )
+    is_active = models.BooleanField(default=True, help_text="Offered on the new-task page")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        editable=False, related_name="+",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_task_templates", "Edit the firm's task templates")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_in_business_days__isnull=True)
+                | Q(due_in_business_days__gte=1, due_in_business_days__lte=250),
+                name="task_template_due_days_range",
+                violation_error_message="A template's due date is 1 to 250 business days out.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estimated_hours__gte=0), name="task_template_hours_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

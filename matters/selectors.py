@@ -37,6 +37,7 @@ SUPERVISE = "supervise_matter"
 # clients and their parties.
 OPEN_MATTERS = "matters.add_matter"
 MANAGE_CLIENTS = "matters.change_client"
+MANAGE_TASK_TEMPLATES = "matters.manage_task_templates"
 
 # Why each supervising attorney cannot sign off today: the sign-off rule itself
 # (supervision.services.supervisors_standing), registered by supervision at start-up because
@@ -214,7 +215,8 @@ def on_my_matters(user: AnyUser) -> Q:
 
 
 def get_task_for(user: AnyUser, pk: int) -> Task:
-    task = tasks_visible_to(user).filter(pk=pk).first()
+    # Who set the vendor deadline is shown on the task's pages: joined, not a second query.
+    task = tasks_visible_to(user).select_related("sla_due_set_by").filter(pk=pk).first()
     if task is None:
         raise Http404("No such task.")
     return task
@@ -302,6 +304,11 @@ def may_open_matters(user: AnyUser) -> bool:
 def may_manage_clients(user: AnyUser) -> bool:
     """Intake: list, create and edit clients and their parties."""
     return _firm_user(user) and user.has_perm(MANAGE_CLIENTS)
+
+
+def may_manage_task_templates(user: AnyUser) -> bool:
+    """Edit the firm's task templates (the staff page, its link, `task_template_save`)."""
+    return _firm_user(user) and user.has_perm(MANAGE_TASK_TEMPLATES)
 
 
 def may_engage_on(user: AnyUser, matter: Matter) -> bool:

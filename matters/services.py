@@ -21,7 +21,9 @@ from django.utils import timezone
 from lpo_tracker.audit.services import audit_record
 from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation, validated
+from lpo_tracker.fields import Priority
 from lpo_tracker.refusals import refusals_recorded
+from matters.deadlines import initial_deadline_fields, task_change_due_date, task_template_save
 from matters.engagements import (
     AFTER_CONFLICT_REOPEN_HOOKS,
     CLEAR_CONFLICTS,
@@ -51,13 +53,12 @@ from matters.models import (
     REASSIGN_FROM,
     START_FROM,
     Client,
-    DueDateKind,
     Engagement,
     Matter,
     MatterRole,
     Task,
-    TaskDueDateChange,
     TaskStatus,
+    TaskTemplate,
 )
 from matters.selectors import (
     CHANGE,
@@ -77,8 +78,8 @@ from matters.team import (
 )
 
 # matters' writes live by subject: `team` (grants, members, walls), `engagements` (conflicts,
-# consent, residency), this module (opening a matter, tasks up to submission); callers
-# import any of them from here.
+# consent, residency), `deadlines` (moved due dates, task templates), this module (opening a
+# matter, tasks up to submission); callers import any of them from here.
 __all__ = [
     "ACCESS_CHANGES",
     "ACCESS_CHANGE_HOOKS",
@@ -107,6 +108,8 @@ __all__ = [
     "require_matter_perm",
     "require_team_manager",
     "residency_blockers",
+    "task_change_due_date",
+    "task_template_save",
     "wall_add",
     "wall_remove",
 ]
@@ -213,14 +216,23 @@ def task_create(
     matter: Matter,
     title: str,
     task_type: str,
+    sla_due_at: dt.datetime | None = None,
+    template: TaskTemplate | None = None,
     **fields: Any,
 ) -> Task:
+    """A draft task. Its vendor deadline is `sla_due_at` when a person gives one, else the
+    firm's default from `template` or the SLA policy (`matters.deadlines`)."""
     require_matter_perm(actor, matter, CHANGE, "create tasks")
     require_matter_open(matter, "take new tasks", lock=True)
+    fields.update(initial_deadline_fields(
+        actor=actor, matter=matter, task_type=task_type,
+        priority=fields.get("priority", Priority.NORMAL), typed=sla_due_at, template=template))
     task = Task(matter=matter, title=title, task_type=task_type, created_by=actor, **fields)
     validated(task, exclude=["engagement"])
     task.save()
-    task_audit(actor, task, "task.created", {}, status=task.status, title=title)
+    task_audit(actor, task, "task.created", {}, status=task.status, title=title,
+               sla_due_at=task.sla_due_at, sla_due_source=task.sla_due_source,
+               template=template.name if template else None)
     return task
 
 
@@ -344,40 +356,3 @@ def task_cancel(*, actor: User, task: Task, reason: str) -> Task:
     task_audit(actor, locked, "task.cancelled", before, status=locked.status,
                 reason=locked.cancel_reason)
     return locked
-
-
-@transaction.atomic
-def task_change_due_date(
-    *,
-    actor: User,
-    task: Task,
-    kind: str,
-    new_value: dt.datetime,
-    reason: str,
-) -> TaskDueDateChange:
-    """Move a due instant; the old value, who, when and why are kept."""
-    require_matter_perm(actor, task.matter, CHANGE, "change due dates")
-    if not reason.strip():
-        raise RuleViolation("Say why the due date changes.", code="reason_required")
-    if timezone.is_naive(new_value):
-        raise RuleViolation("A due date needs a time zone.", code="naive_datetime")
-    fields = {DueDateKind.SLA: "sla_due_at", DueDateKind.REVIEW: "review_due_at"}
-    if kind not in fields:
-        raise RuleViolation(f"Unknown due date {kind!r}.", code="invalid")
-    field = fields[DueDateKind(kind)]
-    locked = Task.objects.select_for_update(of=("self",)).get(pk=task.pk)
-    if locked.status in (TaskStatus.DELIVERED, TaskStatus.CANCELLED):
-        raise InvalidTransition(
-            f"“{locked}” is {locked.get_status_display().lower()}; its due dates are final.",
-            code="wrong_state",
-        )
-    old_value = getattr(locked, field)
-    change = TaskDueDateChange.objects.create(
-        task=locked, kind=kind, old_value=old_value, new_value=new_value,
-        reason=reason.strip(), changed_by=actor,
-    )
-    setattr(locked, field, new_value)
-    locked.save(update_fields=[field, "updated_at"])
-    task_audit(actor, locked, "task.due_date_changed", {field: old_value},
-                **{field: new_value, "reason": change.reason})
-    return change

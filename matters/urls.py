@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from matters import client_views, intake_views, lifecycle_views, people_views, views
+from matters import (
+    client_views,
+    deadline_views,
+    intake_views,
+    lifecycle_views,
+    people_views,
+    views,
+)
 
 app_name = "matters"
 
@@ -22,4 +29,10 @@ urlpatterns = [
     path("tasks/<int:pk>/assign/", views.task_assign, name="task_assign"),
     path("tasks/<int:pk>/reassign/", views.task_reassign, name="task_reassign"),
     path("tasks/<int:pk>/cancel/", views.task_cancel, name="task_cancel"),
+    # Deadlines and task templates (matters/deadline_views.py).
+    path("tasks/<int:pk>/due-date/", deadline_views.task_due_date, name="task_due_date"),
+    path("task-templates/", deadline_views.task_templates, name="task_templates"),
+    path("task-templates/new/", deadline_views.task_template_edit, name="task_template_new"),
+    path("task-templates/<int:pk>/", deadline_views.task_template_edit,
+         name="task_template_edit"),
 ]

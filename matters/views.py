@@ -28,14 +28,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from lpo_tracker.audit.models import AuditEvent
-from lpo_tracker.audit.selectors import AUDIT_COLUMNS, event_rows, events_for_matter
-from lpo_tracker.clock import firm_today
+from lpo_tracker.audit.selectors import (
+    AUDIT_COLUMNS,
+    event_rows,
+    events_for_matter,
+)
+from lpo_tracker.clock import firm_today, local_text
 from lpo_tracker.errors import RuleViolation
 from lpo_tracker.exports import CSV, FORMATS, Column, export_response
+from lpo_tracker.fields import Priority, TaskType
 from matters import services
+from matters.deadlines import default_deadline
 from matters.filters import MatterFilter
 from matters.forms import (
-    TASK_TEMPLATES,
     AuditExportForm,
     BulkAssignForm,
     TaskAssignForm,
@@ -43,6 +48,7 @@ from matters.forms import (
     TaskCreateForm,
     TaskReassignForm,
     TaskTemplateChoiceForm,
+    template_initial,
 )
 from matters.models import (
     ASSIGN_FROM,
@@ -60,6 +66,7 @@ from matters.models import (
     Party,
     Task,
     TaskStatus,
+    TaskTemplate,
     overdue_q,
 )
 from matters.selectors import (
@@ -70,6 +77,7 @@ from matters.selectors import (
     get_task_for,
     is_firm_admin,
     matters_visible_to,
+    may_manage_task_templates,
     supervisor_standing,
     task_count,
     tasks_visible_to,
@@ -461,7 +469,9 @@ def audit_export(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_http_methods(["GET", "POST"])
 def task_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A new draft task on the matter, optionally pre-filled from a task template (GET
-    ?template=…). "Save and assign" continues to the assignment form."""
+    ?template=<id>). The vendor deadline defaults from the template or the SLA policy (the
+    service counts it when the task is saved); the field's help shows what that gives now.
+    "Save and assign" continues to the assignment form."""
     matter = get_matter_for(request.user, pk, perm=CHANGE)
     picker = TaskTemplateChoiceForm(request.GET or None, auto_id="picker-%s")
     if request.method == "POST":
@@ -481,12 +491,26 @@ def task_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     return redirect("matters:task_assign", pk=task.pk)
                 return HttpResponseRedirect(_matter_url(matter.pk, "tasks"))
     else:
-        chosen = TASK_TEMPLATES.get(request.GET.get("template", ""))
-        form = TaskCreateForm(matter=matter, initial=chosen.initial(matter) if chosen else None)
-    context = {"matter": matter, "form": form, "picker": picker, "templates": TASK_TEMPLATES}
+        chosen = picker.cleaned_data["template"] if picker.is_valid() else None
+        form = TaskCreateForm(matter=matter, initial=template_initial(chosen) if chosen else None,
+                              default_due=_default_due_text(matter, chosen))
+    context = {"matter": matter, "form": form, "picker": picker,
+               "may_manage_templates": may_manage_task_templates(request.user)}
     if request.htmx and request.htmx.target == "task-form":
         return render(request, "matters/_task_form.html", context)
     return render(request, "matters/task_form.html", context)
+
+
+def _default_due_text(matter: Matter, template: TaskTemplate | None) -> str:
+    """The default vendor deadline of a new task in words (for the form's help): of the
+    template's type and priority, else of a normal-priority task of the form's first type."""
+    default = default_deadline(
+        matter=matter,
+        task_type=template.task_type if template else TaskType.values[0],
+        priority=template.priority if template else Priority.NORMAL,
+        template=template,
+    )
+    return f"{local_text(default.due_at, matter.time_zone)}, {default.basis}"
 
 
 def _assign_context(task: Task, form: TaskAssignForm | TaskReassignForm,

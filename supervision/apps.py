@@ -10,6 +10,7 @@ class SupervisionConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from lpo_tracker.core.health import readiness_check_register
+        from matters import deadlines as matter_deadlines
         from matters import selectors as matter_selectors
         from matters import services as matter_services
         from matters.models import Task
@@ -18,7 +19,8 @@ class SupervisionConfig(AppConfig):
         from supervision.conflict_notices import conflict_reopened_notify
         from supervision.models import Review, Submission
         from supervision.selectors import email_readiness
-        from supervision.tasks import enqueue_review_waiting
+        from supervision.sla import policy_deadline
+        from supervision.tasks import enqueue_due_date_change, enqueue_review_waiting
 
         # A notice whose reason is gone is resolved in the same transaction as the change
         # (supervision.resolution), whichever code saved the task, the version or the review.
@@ -39,3 +41,9 @@ class SupervisionConfig(AppConfig):
         # A reopened conflict check is announced to the people responsible after it commits.
         if conflict_reopened_notify not in matter_services.AFTER_CONFLICT_REOPEN_HOOKS:
             matter_services.AFTER_CONFLICT_REOPEN_HOOKS.append(conflict_reopened_notify)
+        # A new task's vendor deadline comes from supervision's policies and calendars; a
+        # moved due date is announced and re-planned by its reminders after it commits.
+        if policy_deadline not in matter_deadlines.DEADLINE_RULES:
+            matter_deadlines.DEADLINE_RULES.append(policy_deadline)
+        if enqueue_due_date_change not in matter_deadlines.AFTER_DUE_DATE_CHANGE_HOOKS:
+            matter_deadlines.AFTER_DUE_DATE_CHANGE_HOOKS.append(enqueue_due_date_change)

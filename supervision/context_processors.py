@@ -30,6 +30,7 @@ STAFF_NAV: list[NavEntry] = [
     ("matters:intake", "New matter", "matters.add_matter"),
     ("engagements:start", "Engage a vendor", may_engage_vendors),
     ("clients:list", "Clients", "matters.change_client"),
+    ("matters:task_templates", "Task templates", "matters.manage_task_templates"),
     ("supervision:review_queue", "Review queue", ""),
     ("vendors:list", "Vendors", "vendors.view_vendor"),
     ("reports:scorecards", "Scorecards", "vendors.view_vendor"),
@@ -107,8 +108,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     context: dict[str, Any] = {"FIRM_NAME": settings.FIRM_NAME}
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        entries = VENDOR_NAV if is_vendor_user(user) else STAFF_NAV
-        context["NAV_ITEMS"] = _items(request, entries)
+        vendor_user = is_vendor_user(user)
+        context["NAV_ITEMS"] = _items(request, VENDOR_NAV if vendor_user else STAFF_NAV)
+        # The header's search box: firm staff only (matters.search; vendor users have none).
+        context["SHOW_SEARCH"] = not vendor_user
     return context
 
 

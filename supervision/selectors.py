@@ -23,6 +23,7 @@ from django.http import Http404
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.core.health import CheckResult
 from lpo_tracker.errors import NotEligible
+from matters.deadlines import FINAL_STATES, due_date_change_refusal
 from matters.models import (
     AWAITING_REVIEW_STATES,
     DECIDE_FROM,
@@ -275,6 +276,8 @@ class TaskActions:
     start_review: bool = False
     review: bool = False
     deliver: bool = False
+    # Move a due date (matters.deadlines.due_date_change_refusal): a link, not a button.
+    change_due: bool = False
 
     @property
     def any(self) -> bool:
@@ -321,6 +324,7 @@ def task_actions_for(user: AnyUser, task: Task) -> TaskActions:
         start_review=may_review and status in START_REVIEW_FROM,
         review=may_review,
         deliver=status in DELIVER_FROM and delivery_refusal(user, task) is None,
+        change_due=status not in FINAL_STATES and due_date_change_refusal(user, task) is None,
     )
 
 

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import holidays
 from django.conf import settings
 
+from matters.deadlines import DefaultDeadline
+from matters.models import DueSource, Matter
 from supervision.models import FirmHoliday, SlaPolicy
 
 # Far enough for any real SLA (a year of business days) yet bounded against bad policy data.
@@ -123,6 +125,21 @@ class BusinessCalendar:
             return self.subtract_business_hours(instant, -hours)
         return instant.astimezone(dt.UTC)
 
+    def close_of_business_after(self, start: dt.datetime, business_days: int) -> dt.datetime:
+        """The close of business of the `business_days`-th business day after the local day
+        of `start` (that day itself not counted): "due in 5 business days"."""
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        day = start.astimezone(self.zone).date()
+        remaining = business_days
+        for _ in range(_MAX_DAYS_SCANNED):
+            day += dt.timedelta(days=1)
+            if self.is_business_day(day):
+                remaining -= 1
+                if remaining <= 0:
+                    return self._window(day)[1].astimezone(dt.UTC)
+        raise ValueError("No business day within the scanned period: check the calendar")
+
     def business_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
         """Working hours from `start` to `end` (negative when end is before start)."""
         if end < start:
@@ -220,3 +237,33 @@ def compute_deadline(
     )
     return calendar.add_business_hours(start, hours)
 
+
+
+def policy_deadline(
+    *, matter: Matter, task_type: str, priority: str, start: dt.datetime,
+    business_days: int | None = None, template_name: str = "",
+) -> DefaultDeadline:
+    """A new task's vendor deadline by the firm's rules, in the matter's business calendar
+    (its zone, public holidays of its country and region, the firm's closures, the policy's
+    working hours). With `business_days` (a task template's relative due date): the close of
+    business that many business days after `start`; otherwise the SLA policy's turnaround
+    (`turnaround_business_hours`) counted from `start`. Registered with
+    `matters.deadlines.DEADLINE_RULES` (SupervisionConfig.ready)."""
+    policy = policy_for(task_type=task_type, priority=priority)
+    calendar = calendar_for_matter(
+        time_zone=matter.time_zone, holiday_country=matter.holiday_country,
+        holiday_subdivision=matter.holiday_subdivision, policy=policy,
+    )
+    if business_days:
+        return DefaultDeadline(
+            due_at=calendar.close_of_business_after(start, business_days),
+            source=DueSource.TEMPLATE,
+            basis=f"Template “{template_name}”: close of business {business_days} business "
+                  f"day{'s' if business_days != 1 else ''} after creation",
+        )
+    hours = policy.turnaround_business_hours
+    return DefaultDeadline(
+        due_at=calendar.add_business_hours(start, hours),
+        source=DueSource.POLICY,
+        basis=f"SLA policy “{policy.name}”: {hours:g} business hours after creation",
+    )

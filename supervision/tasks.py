@@ -29,6 +29,7 @@ from supervision.reminders import (
     SEND_ERRORS,
     Delivery,
     DeliveryIncomplete,
+    due_date_change_notify,
     reminders_deliver,
     reminders_sweep,
     review_waiting_notify,
@@ -98,6 +99,15 @@ def send_access_notice(reminder_id: int) -> None:
     _log_delivery(delivery)
 
 
+@shared_task(name="supervision.send_due_date_change", soft_time_limit=60, time_limit=90,
+             **RETRYING)
+def send_due_date_change(change_id: int) -> None:
+    """Right after a due date moved: the announcement and the new deadline's reminders."""
+    with _fresh_connection_on_db_error():
+        result = due_date_change_notify(change_id=change_id, now=timezone.now())
+    _log_delivery(result.delivery)
+
+
 @shared_task(name="supervision.sweep_reminders", soft_time_limit=240, time_limit=300,
              **RETRYING)
 def sweep_reminders() -> None:
@@ -150,4 +160,16 @@ def enqueue_access_notice(reminder_id: int) -> None:
         logger.warning(
             "Broker unavailable; the access notice of reminder %s will be sent by the next "
             "reminder sweep (%s: %s)", reminder_id, type(exc).__name__, exc,
+        )
+
+
+def enqueue_due_date_change(change_id: int) -> None:
+    """After-commit step of `task_change_due_date`; a lost message is done by the sweep (the
+    announcement and the moved deadline's reminders are planned from the database)."""
+    try:
+        send_due_date_change.delay(change_id)
+    except BROKER_ERRORS as exc:
+        logger.warning(
+            "Broker unavailable; the moved due date %s will be announced by the next "
+            "reminder sweep (%s: %s)", change_id, type(exc).__name__, exc,
         )

@@ -28,6 +28,7 @@ from matters.models import (
     PracticeArea,
     Task,
     TaskStatus,
+    TaskTemplate,
 )
 from supervision.models import AttorneyProfile, BarAdmission, BarStatus, Submission
 from vendors.models import DiligenceKind, DueDiligenceRecord, Vendor, VendorStatus, VendorUser
@@ -186,6 +187,7 @@ def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New Yo
 
 # The demo's risk administrator holds the same (supervision/demo/data.py).
 FIRM_ADMIN_PERMISSIONS = ["add_matter", "change_matter", "add_client", "change_client",
+                          "manage_task_templates",
                           "view_client"]
 
 
@@ -256,6 +258,17 @@ def draft_task(*, actor: User, matter: Matter, **fields: Any) -> Task:
         task_type=fields.pop("task_type", "document_review"),
         **fields,
     )
+
+
+def task_template(**fields: Any) -> TaskTemplate:
+    """A task template row, made or reset to `fields` (the data migration's rows do not
+    survive a transactional test's flush, so tests do not rely on them)."""
+    fields.setdefault("name", "First-level privilege review")
+    fields.setdefault("title", fields["name"])
+    fields.setdefault("task_type", "document_review")
+    fields.setdefault("instructions", "Code each document using the review protocol.")
+    name = fields.pop("name")
+    return TaskTemplate.objects.update_or_create(name=name, defaults=fields)[0]
 
 
 def pdf_upload(text: str = "privileged work product", name: str = "review.pdf"

@@ -27,6 +27,7 @@ from lpo_tracker.signin.policy import mfa_required_for
 from lpo_tracker.signin.services import mfa_enrol
 from lpo_tracker.signin.stepup import Confirmation
 from matters.conflicts import conflict_search
+from matters.deadlines import task_change_due_date
 from matters.models import (
     Client,
     ConflictCheckStatus,
@@ -45,7 +46,6 @@ from matters.services import (
     matter_member_add,
     task_assign,
     task_cancel,
-    task_change_due_date,
     task_create,
     task_start,
     wall_add,

@@ -18,10 +18,10 @@ DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPLPOTRACKERDEMO22"  # noqa: S105
 MARKER_CLIENT_CODE = "HALC"
 FIRM_DOMAIN = "halewhitmore.example"
 # The risk administrator runs intake: opens matters (add_matter), keeps clients and their
-# parties (change_client, the intake permission), and manages grants and walls firm-wide
-# (change_matter).
+# parties (change_client, the intake permission), manages grants and walls firm-wide
+# (change_matter) and keeps the firm's task templates (manage_task_templates).
 RISK_MATTER_PERMISSIONS = ["add_matter", "change_matter", "add_client", "change_client",
-                           "view_client"]
+                           "view_client", "manage_task_templates"]
 # The risk administrator is also the vendor manager: vets vendors and keeps their records.
 RISK_VENDOR_PERMISSIONS = [
     f"{verb}_{model}"

@@ -42,7 +42,7 @@ import logging
 
 from django.db.models import Exists, OuterRef
 
-from matters.models import Task
+from matters.models import Task, TaskDueDateChange
 from supervision.models import Notification, ReminderKind, Submission
 from supervision.reminders.base import (
     MAX_EMAIL_ATTEMPTS,
@@ -64,7 +64,8 @@ from supervision.reminders.base import Clock as Clock
 from supervision.reminders.deliver import OPEN_STATES, reader_screened, reminders_deliver
 from supervision.reminders.outbox import notification_email_rearm
 from supervision.reminders.plan import reminders_plan
-from supervision.reminders.plan_reviews import plan_review_waiting
+from supervision.reminders.plan_reviews import plan_review_deadlines, plan_review_waiting
+from supervision.reminders.plan_tasks import plan_due_date_changes, plan_task_deadlines
 from supervision.reminders.record import reminders_record
 from supervision.reminders.watermark import (
     watermark_advance,
@@ -73,6 +74,7 @@ from supervision.reminders.watermark import (
     watermark_reset,
 )
 from supervision.resolution import notifications_resolve
+from supervision.sla import PolicySet
 
 __all__ = [
     "MAX_EMAIL_ATTEMPTS",
@@ -85,6 +87,7 @@ __all__ = [
     "PlannedReminder",
     "Recorded",
     "SweepResult",
+    "due_date_change_notify",
     "notification_email_rearm",
     "one_line",
     "pending_delivery_count",
@@ -139,6 +142,31 @@ def review_waiting_notify(*, submission_id: int, now: dt.datetime) -> SweepResul
     key = (TASK_OBJECT, submission["task_id"], ReminderKind.REVIEW_WAITING,
            f"v{submission['version']}")
     delivery = reminders_deliver(reminder_ids=recorded_ids([key]).values(), now=now)
+    return SweepResult(planned=len(planned), recorded=recorded.recorded, delivery=delivery)
+
+
+def due_date_change_notify(*, change_id: int, now: dt.datetime) -> SweepResult:
+    """Right after a due date moved (`matters.deadlines.task_change_due_date` commits): the
+    sweep's own planners, for that task only, at once. The move is announced to the vendor's
+    contacts and the team, and the moved deadline's reminders are planned from its new value
+    (a deadline pulled into the past is overdue now). Keys are the sweep's, so the next sweep
+    records nothing twice; if this never runs (broker down), the sweep does the same."""
+    task_id = TaskDueDateChange.objects.filter(pk=change_id).values_list("task_id",
+                                                                         flat=True).first()
+    if task_id is None:
+        return SweepResult(planned=0, recorded=0, delivery=Delivery())
+    clock = Clock(now)
+    policies = PolicySet.load()
+    audience = Audience()
+    widest = clock.widest(policies)
+    planned = [
+        *plan_due_date_changes(now, audience, task_id=task_id),
+        *plan_task_deadlines(clock, policies, audience, widest, task_id=task_id),
+        *plan_review_deadlines(clock, policies, audience, widest, task_id=task_id),
+    ]
+    recorded = reminders_record(planned=planned, now=now)
+    delivery = reminders_deliver(
+        reminder_ids=recorded_ids(reminder.key for reminder in planned).values(), now=now)
     return SweepResult(planned=len(planned), recorded=recorded.recorded, delivery=delivery)
 
 

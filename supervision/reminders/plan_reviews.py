@@ -84,20 +84,24 @@ def plan_review_waiting(tasks: QuerySet[Task], audience: Audience,
 
 
 def plan_review_deadlines(clock: Clock, policies: PolicySet, audience: Audience,
-                           widest: dt.datetime) -> list[PlannedReminder]:
+                           widest: dt.datetime, *, task_id: int | None = None
+                           ) -> list[PlannedReminder]:
     """Review windows closing or closed: the reviewer first (the latest threshold reached),
     then each rung of the escalation ladder whose delay has passed, in ladder order.
 
     1. One indexed range scan: awaiting review and `review_due_at <= widest`.
     2. In memory, per task: its policy, its calendar, the thresholds `now` has reached.
     3. Drop keys already recorded; read recipients in batches for what is left.
+
+    With `task_id`, that task only (a window just moved, `due_date_change_notify`).
     """
     moved = TaskDueDateChange.objects.filter(task=OuterRef("pk"), kind=DueDateKind.REVIEW,
                                              changed_at__gte=OuterRef("submitted_at"))
+    tasks = Task.objects.filter(status__in=AWAITING_REVIEW_STATES, review_due_at__lte=widest)
+    if task_id is not None:
+        tasks = tasks.filter(pk=task_id)
     rows = list(
-        with_latest_version(
-            Task.objects.filter(status__in=AWAITING_REVIEW_STATES, review_due_at__lte=widest)
-        ).annotate(window_moved=Exists(moved))
+        with_latest_version(tasks).annotate(window_moved=Exists(moved))
         .values(*TASK_FIELDS, "review_due_at", "submitted_at", "latest_submitter",
                 "window_moved")
     )

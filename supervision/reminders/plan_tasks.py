@@ -56,18 +56,25 @@ VENDOR_LADDER = (
 
 
 def plan_task_deadlines(clock: Clock, policies: PolicySet, audience: Audience,
-                         widest: dt.datetime) -> list[PlannedReminder]:
+                         widest: dt.datetime, *, task_id: int | None = None
+                         ) -> list[PlannedReminder]:
     """Vendor deadlines (the SLA) due soon or passed: vendor contacts and the matter team.
     Only the latest threshold reached is sent: nobody needs "due soon" for overdue work.
     Then each rung of the ladder whose delay after the deadline has passed, in order.
 
     A "due soon" threshold that fell before the assignment is skipped (the assignment told
     everyone), unless the deadline was moved since: a deadline pulled in after the
-    assignment still gets its "due soon"."""
+    assignment still gets its "due soon".
+
+    With `task_id`, that task only: a due date just moved is planned at once
+    (`due_date_change_notify`), not at the next sweep."""
     moved = TaskDueDateChange.objects.filter(task=OuterRef("pk"), kind=DueDateKind.SLA,
                                              changed_at__gte=OuterRef("assigned_at"))
+    tasks = Task.objects.filter(status__in=WITH_VENDOR_STATES, sla_due_at__lte=widest)
+    if task_id is not None:
+        tasks = tasks.filter(pk=task_id)
     rows = list(
-        Task.objects.filter(status__in=WITH_VENDOR_STATES, sla_due_at__lte=widest)
+        tasks
         .annotate(deadline_moved=Exists(moved))
         .values(*TASK_FIELDS, "sla_due_at", "assigned_at", "deadline_moved",
                 "engagement__vendor__manager_id")
@@ -120,18 +127,22 @@ def plan_task_deadlines(clock: Clock, policies: PolicySet, audience: Audience,
     return planned
 
 
-def plan_due_date_changes(now: dt.datetime, audience: Audience) -> list[PlannedReminder]:
+def plan_due_date_changes(now: dt.datetime, audience: Audience, *, task_id: int | None = None
+                          ) -> list[PlannedReminder]:
     """Every moved due date of open work, announced once to the vendor's contacts and the
     matter team (key: the change's id). Only changes of the last week are read, so the cost
-    follows what changed lately, not the whole history."""
+    follows what changed lately, not the whole history. With `task_id`, that task's only."""
     announced = ReminderRecord.objects.filter(
         object_type=TASK_OBJECT, object_id=OuterRef("task_id"),
         kind=ReminderKind.DUE_DATE_CHANGED,
         threshold=Concat(Value("change"), Cast(OuterRef("pk"), CharField())),
     )
+    changes = TaskDueDateChange.objects.filter(changed_at__gte=now - DUE_DATE_CHANGE_HORIZON,
+                                               new_value__isnull=False)
+    if task_id is not None:
+        changes = changes.filter(task_id=task_id)
     rows = list(
-        TaskDueDateChange.objects.filter(changed_at__gte=now - DUE_DATE_CHANGE_HORIZON,
-                                         new_value__isnull=False)
+        changes
         .filter(Q(task__status__in=WITH_VENDOR_STATES) | Q(kind=DueDateKind.REVIEW))
         .exclude(Exists(announced))
         .order_by("changed_at", "pk")

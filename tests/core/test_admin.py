@@ -34,6 +34,7 @@ from matters.admin import task_label
 from matters.models import (
     Client,
     DueDateKind,
+    DueSource,
     Engagement,
     EthicalWall,
     Matter,
@@ -47,6 +48,7 @@ from matters.models import (
     Task,
     TaskDueDateChange,
     TaskStatus,
+    TaskTemplate,
 )
 from supervision.models import (
     AttorneyProfile,
@@ -140,6 +142,8 @@ def build_world(n: int) -> World:
         opened_on=dt.date(2026, 1, 5),
     )
     Party.objects.create(client=client, matter=matter, name=f"Initech {n}", role=PartyRole.ADVERSE)
+    TaskTemplate.objects.create(name=f"Privilege review {n}", title="Privilege review",
+                                task_type="document_review", updated_by=staff)
     MatterMembership.objects.create(
         matter=matter, user=attorney, role=MatterRole.SUPERVISING_ATTORNEY, added_by=staff
     )
@@ -674,6 +678,32 @@ def test_a_task_added_in_the_admin_is_a_draft_created_by_the_admin_user(
     assert event.object_id == str(task.pk)
     assert event.matter_id == world.matter.pk
     assert event.after is not None and event.after["status"] == TaskStatus.DRAFT
+    # The typed date is the admin user's (matters.deadlines, the new-task page's rule).
+    assert (task.sla_due_source, task.sla_due_set_by) == (DueSource.PERSON, admin_user)
+
+
+def test_a_task_added_in_the_admin_without_a_date_is_due_by_the_policy(
+    admin_client: HttpClient, world: World
+) -> None:
+    response = admin_client.post(
+        admin_url(Task, "add"),
+        {
+            "matter": world.matter.pk,
+            "title": "Undated abstraction",
+            "task_type": TaskType.CONTRACT_ABSTRACTION,
+            "priority": Priority.NORMAL,
+            "estimated_hours": "1",
+            "actual_hours": "0",
+            "document_count": "1",
+            "due_date_changes-TOTAL_FORMS": "0",
+            "due_date_changes-INITIAL_FORMS": "0",
+            "submissions-TOTAL_FORMS": "0",
+            "submissions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    task = Task.objects.get(title="Undated abstraction")
+    assert task.sla_due_source == DueSource.POLICY and task.sla_due_at is not None
 
 
 def test_an_inline_edit_is_audited_row_by_row(admin_client: HttpClient, world: World) -> None:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from matters.deadlines import task_change_due_date
 from matters.models import (
     DueDateKind,
     Engagement,
@@ -29,7 +30,7 @@ from matters.models import (
     TaskDueDateChange,
     TaskStatus,
 )
-from matters.services import task_change_due_date, wall_add
+from matters.services import wall_add
 from supervision.models import (
     Notification,
     ReminderKind,

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.errors import NotEligible, RuleViolation
+from matters.deadlines import task_change_due_date
 from matters.models import MatterRole, PracticeArea, Task, TaskStatus
 from matters.selectors import (
     CHANGE,
@@ -44,7 +45,6 @@ from matters.services import (
     permission_revoke,
     task_assign,
     task_cancel,
-    task_change_due_date,
     task_create,
     task_reassign,
     task_start,

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.errors import InvalidTransition, RuleViolation
+from matters.deadlines import task_change_due_date
 from matters.models import (
     SIGNED_STATES,
     TASK_TRANSITIONS,
@@ -29,7 +30,6 @@ from matters.models import (
 from matters.services import (
     engagement_create,
     task_cancel,
-    task_change_due_date,
     task_reassign,
     task_start,
 )

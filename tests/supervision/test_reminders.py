@@ -30,8 +30,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from lpo_tracker.audit.models import AuditEvent
+from matters.deadlines import task_change_due_date
 from matters.models import DueDateKind, Task, TaskStatus
-from matters.services import task_assign, task_change_due_date, task_start
+from matters.services import task_assign, task_start
 from supervision import services as supervision_services
 from supervision import tasks as reminder_tasks
 from supervision.models import (

@@ -18,8 +18,9 @@ import time_machine
 from django.utils import timezone
 
 from lpo_tracker.errors import RuleViolation
+from matters.deadlines import task_change_due_date
 from matters.models import DueDateKind, Matter, Task, TaskDueDateChange, TaskStatus
-from matters.services import task_assign, task_change_due_date, task_start
+from matters.services import task_assign, task_start
 from supervision.models import FirmHoliday, SlaPolicy
 from supervision.services import submission_create
 from supervision.sla import BusinessCalendar, PolicySet, compute_deadline, policy_for

@@ -263,7 +263,7 @@ def test_task_page_offers_the_attorney_review_not_upload(cast: Cast, submitted: 
 def test_task_page_shows_versions_deadlines_signoff_and_due_date_history(
     cast: Cast, approved: Task
 ) -> None:
-    from matters.services import task_change_due_date
+    from matters.deadlines import task_change_due_date
 
     task_change_due_date(actor=cast.staff_on, task=approved, kind="sla",
                          new_value=timezone.now() + dt.timedelta(days=9),
