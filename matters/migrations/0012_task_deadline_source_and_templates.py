@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matters', '0009_conflict_grounds_consent_evidence_residency'),
+        ("matters", "0011_task_matter_submitted_covering"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -42,7 +42,7 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("matters", "0011_task_templates_from_the_old_list"),
+        ("matters", "0013_task_templates_from_the_old_list"),
         ("vendors", "0003_diligence_evidence_frozen"),
     ]
 

@@ -80,7 +80,7 @@ def remove_templates(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("matters", "0010_task_deadline_source_and_templates"),
+        ("matters", "0012_task_deadline_source_and_templates"),
     ]
 
     operations = [
