@@ -46,6 +46,7 @@ from supervision.forms import (
 )
 from supervision.models import OpenedVia, Submission
 from supervision.page_cache import cached_fragment
+from supervision.qc.rules import is_sampled
 from supervision.reminders.outbox import emails_given_up_for
 from supervision.reports.charts import review_age_chart, sla_compliance_chart
 from supervision.reports.dashboard import dashboard_for
@@ -126,6 +127,7 @@ def _render_task(
         "task": task,
         "upload_form": upload_form or SubmissionForm(),
         "deliver_form": DeliverForm(),
+        "takes_lot": is_sampled(task),
     }
     return render(request, "supervision/task_detail.html", context, status=status)
 
@@ -157,7 +159,8 @@ def upload_response(
         try:
             submission = submission_create(
                 actor=signed_in_user(request), task=task, upload=form.cleaned_data["file"],
-                note=form.cleaned_data["note"],
+                note=form.cleaned_data["note"], item_count=form.cleaned_data["item_count"],
+                manifest=form.cleaned_data["manifest"],
             )
         except NotEligible as exc:
             raise PermissionDenied(exc.message) from exc
