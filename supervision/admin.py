@@ -361,3 +361,7 @@ class SupervisedTaskAdmin(TaskAdmin):
             call=lambda actor, task: task_deliver(actor=actor, task=task),
             done="Delivered",
         )
+
+
+# Quality control of bulk work: its admin lives with it.
+import supervision.qc.admin  # noqa: E402, F401

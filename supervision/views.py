@@ -319,7 +319,7 @@ def _render_review(
     page = task_page_for(user, task)
     latest = page.latest
     context: dict[str, Any] = {"page": page, "task": task, "latest": latest,
-                               "history": task_history(task)}
+                               "history": task_history(task), "takes_lot": is_sampled(task)}
     if latest is not None:
         initial = {"submission": latest.pk}
         context["approve_form"] = approve_form or ApproveForm(prefix="approve", initial=initial)
