@@ -18,8 +18,12 @@ SCRIPT = Path(redraw.__file__)
 def run_script(*args: str) -> list[str]:
     # -I: isolated mode, no site-packages and no project on the path: stdlib only.
     finished = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, "-I", str(SCRIPT), *args], capture_output=True,
-                              text=True, check=True, timeout=60)
+        [sys.executable, "-I", str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return finished.stdout.splitlines()
 
 
@@ -44,11 +48,14 @@ def test_a_sample_as_large_as_the_lot_is_the_whole_lot() -> None:
     assert redraw.draw(["a", "b", "c"], seed=1, size=5) == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("item_id\n", "lists no item ids"),
-    ("A1\nA2\nA1\n", "appears twice"),
-    ("x" * 201 + "\n", "at most 200"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("item_id\n", "lists no item ids"),
+        ("A1\nA2\nA1\n", "appears twice"),
+        ("x" * 201 + "\n", "at most 200"),
+    ],
+)
 def test_bad_manifests_are_refused_with_the_row(text: str, message: str) -> None:
     with pytest.raises(redraw.ManifestError, match=message):
         redraw.parse_manifest(text)
