@@ -22,6 +22,7 @@ from openpyxl.styles import Font
 
 from lpo_tracker.audit.selectors import spreadsheet_safe
 from lpo_tracker.clock import firm_today
+from supervision.reports.qc_scores import qc_scores_for
 from supervision.reports.scorecards import COLUMNS, Period, export_rows, scorecards_for
 from vendors.selectors import require_vendor_manager
 
@@ -59,12 +60,15 @@ def scorecards(request: HttpRequest) -> HttpResponse:
     require_vendor_manager(request.user)
     form, period = _period(request)
     cards = scorecards_for(period)
+    qc = qc_scores_for(period, [card.vendor.pk for card in cards])
     query = f"start={period.first_day:%Y-%m-%d}&end={period.last_day:%Y-%m-%d}"
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "reports/scorecards.html", {
         "form": form,
         "period": period,
         "cards": cards,
+        "qc_rows": [(card.vendor, qc[card.vendor.pk]) for card in cards
+                    if qc[card.vendor.pk].has_activity],
         "query": query,
         "quarters": Period.last_full_quarter(firm_today()).previous_quarters(
             QUARTER_SHORTCUTS),
