@@ -97,10 +97,14 @@ def main() -> None:
     memo = cast.advance(cast.new_task(title="Memo", task_type="legal_research"),
                         TaskStatus.IN_PROGRESS)
     submission_create(actor=cast.vendor_a_user, task=memo, upload=pdf_upload(), item_count=9)
-    results["sample of legal judgment"] = refusal(lambda: QcSample.objects.create(
-        lot=Lot.objects.get(submission__task=memo), plan_description="forged", method="fixed",
-        lot_size=9, sample_size=1, accept_number=0, reject_number=1, seed=1, item_ids=["1"],
-        drawn_by=cast.attorney) and None)
+
+    def forged_sample() -> None:
+        QcSample.objects.create(
+            lot=Lot.objects.get(submission__task=memo), plan_description="forged",
+            method="fixed", lot_size=9, sample_size=1, accept_number=0, reject_number=1,
+            seed=1, item_ids=["1"], drawn_by=cast.attorney)
+
+    results["sample of legal judgment"] = refusal(forged_sample)
 
     approved = cast.advance(task, TaskStatus.APPROVED)
 

@@ -100,5 +100,5 @@ def test_qc_of_a_500_item_lot_rejected_corrected_accepted_and_signed_off(
     expect(attorney.locator(".message--success")).to_contain_text("is signed off")
     signoff = SignOff.objects.get(task=task)
     assert signoff.qc_result is not None and signoff.qc_result.accepted
-    assert signoff.qc_summary["lot_size"] == 500
+    assert signoff.qc_summary is not None and signoff.qc_summary["lot_size"] == 500
     assert Task.objects.get(pk=task.pk).status == TaskStatus.APPROVED

@@ -32,7 +32,9 @@ def submit_lot(cast: Cast, task: Task, *, items: int = 500, with_manifest: bool 
 
 
 def category(task_type: str = "document_review") -> DefectCategory:
-    return DefectCategory.objects.filter(task_type=task_type).order_by("name").first()
+    found = DefectCategory.objects.filter(task_type=task_type).order_by("name").first()
+    assert found is not None, f"no defect category seeded for {task_type}"
+    return found
 
 
 def record(cast: Cast, task: Task, *, defects: int, disposition: str = "return_to_vendor",

@@ -5,6 +5,7 @@ legal judgment is never sampled, and the vendor's inspection level follows its r
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -32,10 +33,26 @@ from tests.supervision.qc.helpers import (
 pytestmark = pytest.mark.django_db
 
 
+def version_of(task: Task) -> Submission:
+    submission = latest_submission(task)
+    assert submission is not None
+    return submission
+
+
+def qc_of(signoff: SignOff) -> dict[str, Any]:
+    assert signoff.qc_summary is not None
+    return signoff.qc_summary
+
+
+def after(event: AuditEvent) -> dict[str, Any]:
+    assert event.after is not None
+    return event.after
+
+
 def sign(cast: Cast, task: Task) -> SignOff:
     task = Task.objects.get(pk=task.pk)
     return signoff_record(actor=cast.attorney, task=task,
-                          submission=f.opened(latest_submission(task), cast.attorney),
+                          submission=f.opened(version_of(task), cast.attorney),
                           attestation_accepted=True, confirmation=f.fresh_confirmation())
 
 
@@ -62,7 +79,7 @@ def test_the_manifest_is_hashed_and_must_match_the_count(cast: Cast) -> None:
     with lot.manifest.open("rb") as stored:
         assert hashlib.sha256(stored.read()).hexdigest() == expected
     event = AuditEvent.objects.filter(action="submission.created").latest("id")
-    assert event.after["lot_items"] == 20 and event.after["manifest_sha256"] == expected
+    assert after(event)["lot_items"] == 20 and after(event)["manifest_sha256"] == expected
 
 
 def test_the_draw_is_audited_and_the_script_redraws_it(cast: Cast) -> None:
@@ -72,12 +89,12 @@ def test_the_draw_is_audited_and_the_script_redraws_it(cast: Cast) -> None:
     assert (sample.code_letter, sample.sample_size, sample.accept_number,
             sample.reject_number, sample.severity) == ("H", 50, 3, 4, "normal")
     event = AuditEvent.objects.get(action="qc.sample_drawn")
-    assert event.after["seed"] == str(sample.seed)
-    assert event.after["item_ids"] == sample.item_ids
-    assert "Z1.4" in event.after["plan"]
+    assert after(event)["seed"] == str(sample.seed)
+    assert after(event)["item_ids"] == sample.item_ids
+    assert "Z1.4" in after(event)["plan"]
     with sample.lot.manifest.open("rb") as handle:
         population = redraw.parse_manifest(handle.read().decode())
-    assert redraw.draw(population, seed=int(event.after["seed"]), size=50) == sample.item_ids
+    assert redraw.draw(population, seed=int(after(event)["seed"]), size=50) == sample.item_ids
     with pytest.raises(RuleViolation, match="already drawn"):
         qc_sample_draw(actor=cast.attorney, task=task)
 
@@ -109,7 +126,7 @@ def test_a_full_re_review_accepts_the_lot_and_the_attestation_says_so(cast: Cast
                           notes="All 500 re-coded; 31 privilege tags fixed.")
     signoff = sign(cast, task)
     assert signoff.qc_result is not None and signoff.qc_result.kind == "full_review"
-    assert signoff.qc_summary["lot_size"] == 500 and signoff.qc_summary["full_review"]
+    assert qc_of(signoff)["lot_size"] == 500 and qc_of(signoff)["full_review"]
     assert "re-reviewed all 500 items and corrected 31 defects" in signoff.attestation_text
 
 
@@ -121,7 +138,7 @@ def test_an_accepted_lot_is_signed_off_with_its_qc_in_the_attestation(cast: Cast
     assert result.accepted  # Ac 3
     signoff = sign(cast, task)
     assert signoff.qc_result_id == result.pk
-    assert signoff.qc_summary == signoff.qc_summary | {
+    assert qc_of(signoff) == qc_of(signoff) | {
         "review_level": "sampled", "lot_size": 500, "sample_size": 50, "accept_number": 3,
         "reject_number": 4, "defects_found": 3, "accepted": True, "code_letter": "H"}
     text = signoff.attestation_text
@@ -141,7 +158,7 @@ def test_returned_lot_goes_back_to_the_vendor_with_its_defects(cast: Cast) -> No
     assert "Vendor reviewer seems new" not in review.comments
 
 
-def _signoff_row(cast: Cast, task: Task, **extra: object) -> dict[str, object]:
+def _signoff_row(cast: Cast, task: Task, **extra: object) -> dict[str, Any]:
     submission = latest_submission(task)
     assert submission is not None
     review = (Review.objects.filter(submission=submission).first()
@@ -155,7 +172,7 @@ def _signoff_row(cast: Cast, task: Task, **extra: object) -> dict[str, object]:
             "signed_at": timezone.now(), "confirmation_method": "", **extra}
 
 
-def _insert(row: dict[str, object]) -> None:
+def _insert(row: dict[str, Any]) -> None:
     columns = ", ".join(row)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO supervision_signoff ({columns}) VALUES "
@@ -239,7 +256,7 @@ def test_work_calling_for_legal_judgment_is_never_sampled(cast: Cast) -> None:
                                 lot_size=40, sample_size=4, accept_number=0, reject_number=1,
                                 seed=1, item_ids=["1", "2", "3", "4"], drawn_by=cast.attorney)
     signoff = sign(cast, task)
-    assert signoff.qc_result is None and signoff.qc_summary["review_level"] == (
+    assert signoff.qc_result is None and qc_of(signoff)["review_level"] == (
         "full_attorney_review")
     assert "it was not sampled; I reviewed all of it myself" in signoff.attestation_text
 
@@ -253,7 +270,7 @@ def test_legal_judgment_needs_an_admission_in_the_matters_jurisdiction(
                         TaskStatus.IN_REVIEW)
     coding = bulk_task(cast, title="Coding")
     submit_lot(cast, coding, items=10)
-    version = f.opened(latest_submission(memo), cast.attorney2)  # admitted in New Jersey
+    version = f.opened(version_of(memo), cast.attorney2)  # admitted in New Jersey
     with pytest.raises(NotEligible, match="no bar admission in New York"):
         signoff_record(actor=cast.attorney2, task=Task.objects.get(pk=memo.pk),
                        submission=version, attestation_accepted=True,
@@ -277,7 +294,7 @@ def test_the_inspection_level_switches_by_the_vendors_record(cast: Cast) -> None
     assert (switch.from_severity, switch.to_severity) == ("normal", "tightened")
     assert "2 of the last 4" in switch.reason
     event = AuditEvent.objects.get(action="qc.inspection_switched")
-    assert event.after["severity"] == "tightened" and event.after["reason"] == switch.reason
+    assert after(event)["severity"] == "tightened" and after(event)["reason"] == switch.reason
     # The next lot is drawn on tightened inspection automatically: n 50, Ac 2 / Re 3.
     task = bulk_task(cast, title="Lot 5")
     submit_lot(cast, task)

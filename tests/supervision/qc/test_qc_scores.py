@@ -61,7 +61,7 @@ def test_the_scorecards_page_shows_the_qc_section(cast: Cast) -> None:
     client.force_login(vendor_manager())
     period = this_quarter()
     response = client.get(reverse("reports:scorecards"),
-                          {"start": period.first_day, "end": period.last_day})
+                          {"start": str(period.first_day), "end": str(period.last_day)})
     text = response.content.decode()
     assert response.status_code == 200
     assert "Quality control of bulk work" in text and "0 of 1" in text

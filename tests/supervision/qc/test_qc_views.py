@@ -82,8 +82,8 @@ def test_the_reviewer_draws_records_and_the_vendor_sees_only_its_defects(
     response = attorney.post(reverse("supervision:qc_draw", args=[lot_task.pk]))
     assert response.status_code == 302
     sample = QcSample.objects.get()
-    page = attorney.get(reverse("supervision:qc", args=[lot_task.pk])).content.decode()
-    assert str(sample.seed) in page and all(item in page for item in sample.item_ids)
+    text = attorney.get(reverse("supervision:qc", args=[lot_task.pk])).content.decode()
+    assert str(sample.seed) in text and all(item in text for item in sample.item_ids)
     # A defect without its category is refused, nothing recorded, the choices kept.
     incomplete = _record_form(sample, 4)
     incomplete["item-0-category"] = ""
