@@ -33,10 +33,9 @@ HISTORY_LOT_ITEMS = 500
 # The legal coding lots of the tightened vendor, oldest first: defects in each sample
 # (Z1.4 level II, AQL 2.5, n 50, Ac 3 / Re 4 on normal; Ac 2 / Re 3 on tightened).
 HISTORY = [
-    ("Objective coding: Halcyon production, volume 1", [1]),
-    ("Objective coding: Halcyon production, volume 2", [6, 2]),  # rejected, then corrected
-    ("Objective coding: Halcyon production, volume 3", [0]),
-    ("Objective coding: Halcyon production, volume 4", [5, 1]),  # rejected → tightened
+    ("Objective coding: Halcyon production, volume 1", [6, 2]),  # rejected, then corrected
+    ("Objective coding: Halcyon production, volume 2", [0]),
+    ("Objective coding: Halcyon production, volume 3", [5, 1]),  # rejected → tightened
 ]
 
 
@@ -99,9 +98,10 @@ def _sign(reviewer: User, task: Task, confirmation: Confirmation) -> None:
 def tightened_history(*, matter: Matter, engagement: Engagement, staff: User, reviewer: User,
                       vendor_user: User, now_confirmation: Confirmation,
                       stored: list[str]) -> None:
-    """Four legal coding lots of one vendor: two rejected among five consecutive lots put it
-    on tightened inspection; the last, corrected lot is drawn on tightened, accepted and
-    signed off (its attestation names the plan, sizes, defects and acceptance)."""
+    """Three more legal coding lots of the vendor whose Meridian coding was accepted: two
+    rejected among five consecutive lots put it on tightened inspection; the last, corrected
+    lot is drawn on tightened, accepted and signed off (its attestation names the plan,
+    sizes, defects and acceptance)."""
     for title, rounds in HISTORY:
         task = task_create(actor=staff, matter=matter, title=title,
                            task_type=TaskType.LEGAL_CODING, requires_legal_judgment=False,
