@@ -109,7 +109,12 @@ def lot_record(*, submission: Submission, lot: LotInput) -> Lot:
         record.manifest_sha256 = lot.manifest_check.sha256
         record.manifest_size = lot.manifest_check.size
         record.manifest.save(lot.manifest_check.name, lot.manifest, save=False)
-    record.save(force_insert=True)
+    try:
+        record.save(force_insert=True)
+    except BaseException:
+        if record.manifest.name:  # nothing left behind by a refused row
+            record.manifest.storage.delete(record.manifest.name)
+        raise
     return record
 
 
