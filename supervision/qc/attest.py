@@ -37,13 +37,15 @@ def qc_blocker(submission: Submission) -> str | None:
 
 def qc_summary(*, task: Task, submission: Submission) -> tuple[QcResult | None,
                                                               dict[str, Any] | None]:
-    """The QC figures a sign-off row stores (and the attestation states)."""
-    if calls_for_legal_judgment(task):
-        return None, {"review_level": "full_attorney_review", "legal_judgment": True,
-                      "jurisdiction": task.matter.jurisdiction}
+    """The QC figures a sign-off row stores (and the attestation states). A sampled lot's
+    accepted result comes first (the database wants it named, even if the task was marked
+    as calling for legal judgment after its lot was sampled)."""
     lot = _sampled_lot(submission)
     result = accepted_result(submission) if lot is not None else None
     if lot is None or result is None:
+        if calls_for_legal_judgment(task):
+            return None, {"review_level": "full_attorney_review", "legal_judgment": True,
+                          "jurisdiction": task.matter.jurisdiction}
         return None, None
     sample = result.sample
     first = QcResult.objects.filter(sample=sample, kind=ResultKind.SAMPLE).first()
