@@ -41,6 +41,22 @@ SWITCH_TO_NORMAL_ACCEPTED = 5
 SWITCH_TO_REDUCED_ACCEPTED = 10
 
 
+def defaults_ensure() -> None:
+    """Create the built-in task type settings and defect categories where missing (the data
+    migration does it on a new database; a test database flushed by a committing test needs
+    it again)."""
+    from supervision.qc.models import DefectCategory
+
+    for task_type in TaskType.values:
+        TaskTypeQc.objects.get_or_create(
+            task_type=task_type,
+            defaults={"is_bulk_work": task_type in BULK_WORK,
+                      "calls_for_legal_judgment": task_type in LEGAL_JUDGMENT})
+    for task_type, names in DEFAULT_CATEGORIES.items():
+        for name in names:
+            DefectCategory.objects.get_or_create(task_type=task_type, name=name)
+
+
 def type_settings(task_type: str) -> TaskTypeQc:
     """The task type's QC settings; the built-in ones where the row is missing."""
     row = TaskTypeQc.objects.filter(task_type=task_type).first()

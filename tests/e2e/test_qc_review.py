@@ -14,6 +14,7 @@ from playwright.sync_api import FilePayload, Page, expect
 from matters.models import Task, TaskStatus
 from supervision.models import SignOff
 from supervision.qc.models import QcResult, QcSample
+from supervision.qc.rules import defaults_ensure
 from tests.conftest import Cast
 from tests.e2e.conftest import Site, sample_pdf, screenshot
 
@@ -41,6 +42,7 @@ def test_qc_of_a_500_item_lot_rejected_corrected_accepted_and_signed_off(
     site: Site, e2e_cast: Cast
 ) -> None:
     cast = e2e_cast
+    defaults_ensure()  # the defect categories, should an earlier test's flush have removed them
     task = cast.new_task(title="First-level review, custodian Smith",
                          task_type="document_review", requires_legal_judgment=False)
     task = cast.advance(task, TaskStatus.IN_PROGRESS)

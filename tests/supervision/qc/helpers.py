@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from matters.models import Task, TaskStatus
 from supervision.models import Submission
 from supervision.qc.models import DefectCategory, QcResult, QcSample
+from supervision.qc.rules import defaults_ensure
 from supervision.qc.services import CheckInput, qc_review_record, qc_sample_draw
 from supervision.services import latest_submission, submission_create
 from tests import factories as f
@@ -32,6 +33,7 @@ def submit_lot(cast: Cast, task: Task, *, items: int = 500, with_manifest: bool 
 
 
 def category(task_type: str = "document_review") -> DefectCategory:
+    defaults_ensure()  # a committing test's flush may have removed the migration's rows
     found = DefectCategory.objects.filter(task_type=task_type).order_by("name").first()
     assert found is not None, f"no defect category seeded for {task_type}"
     return found
