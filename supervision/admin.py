@@ -402,4 +402,6 @@ class CalendarFeedAdmin(ViewOnlyAdmin):
         self.message_user(request, f"{revoked} feed{'s' if revoked != 1 else ''} revoked.")
 
 
+# Quality control of bulk work: its admin lives with it.
+import supervision.qc.admin  # noqa: E402, F401
 from supervision import staff_admin  # noqa: E402, F401  (registers the acknowledgement and rating admins)

@@ -41,6 +41,17 @@ class SubmissionForm(forms.Form):
         help_text="Who at the vendor did the work; they need current confidentiality and "
         "data-protection training, and some task types a verified qualification.",
     )
+    # Bulk work is a lot of items (supervision.qc): its count, and optionally their ids.
+    item_count = forms.IntegerField(
+        label="Items in this lot", required=False, min_value=1,
+        help_text="Bulk work (document review, coding, abstraction, transcription): how many "
+        "items (documents, records) this version covers.",
+    )
+    manifest = forms.FileField(
+        label="Manifest of item ids (optional)", required=False, allow_empty_file=True,
+        widget=forms.FileInput(attrs={"accept": ".csv,.txt"}),
+        help_text="CSV, one item id (e.g. control number) per row in the first column.",
+    )
 
     def __init__(self, *args: Any, task: Task | None = None, uploader: Any = None,
                  **kwargs: Any) -> None:

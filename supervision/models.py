@@ -219,6 +219,13 @@ class SignOff(models.Model):
         max_length=20, choices=ConfirmationMethod.choices, blank=True
     )
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The QC the attestation names, for a sampled lot: the accepted result (the database
+    # refuses a sampled lot's sign-off without one) and the figures as attested (plan, lot
+    # size, sample size, defects, acceptance, review level). Nullable: added to an evidence
+    # table without rebuilding it.
+    qc_result = models.ForeignKey("supervision.QcResult", on_delete=models.PROTECT,
+                                  null=True, blank=True, related_name="signoffs")
+    qc_summary = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-signed_at"]
@@ -537,4 +544,17 @@ class CalendarFeed(models.Model):
 
 
 # Acknowledgements and engagement ratings (their own module; models of this app).
+# Quality control of bulk work (its own module, registered with this app).
+from supervision.qc.models import (  # noqa: E402, F401
+    DefectCategory,
+    InspectionState,
+    InspectionSwitch,
+    Lot,
+    QcCheck,
+    QcPlan,
+    QcResult,
+    QcSample,
+    TaskTypeQc,
+)
 from supervision.staff_models import EngagementRating, MatterAcknowledgement  # noqa: E402, F401
+

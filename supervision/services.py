@@ -47,6 +47,7 @@ from matters.services import require_matter_open, task_audit, task_lock
 from supervision.models import (
     AttorneyProfile,
     BarAdmission,
+    Lot,
     OpenedVia,
     Review,
     ReviewDecision,
@@ -55,6 +56,9 @@ from supervision.models import (
     SubmissionOpening,
 )
 from supervision.performers import submission_performer
+from supervision.qc.attest import qc_attestation, qc_blocker, qc_summary
+from supervision.qc.rules import calls_for_legal_judgment
+from supervision.qc.services import lot_check, lot_record
 from supervision.selectors import delivery_refusal, review_refusal
 from supervision.sla import compute_deadline, policy_for
 from supervision.uploads import upload_accept
@@ -98,6 +102,7 @@ def review_due_for(task: Task, submitted_at: dt.datetime) -> dt.datetime:
 def submission_create(
     *, actor: User, task: Task, upload: UploadedFile, note: str = "",
     performed_by: VendorUser | None = None,
+    item_count: int | None = None, manifest: UploadedFile | None = None,
 ) -> Submission:
     """Store a new immutable version of the work product and put the task up for review.
 
@@ -109,9 +114,14 @@ def submission_create(
     3. Store the file under a random path with its SHA-256 and size, as the next version.
     4. Supersede any review in progress and any approval: a new version is reviewed afresh.
     5. Start the review window; after commit, tell the supervising attorneys.
+
+    Bulk work declares its lot (item count, optional manifest of item ids), checked and
+    scanned with the file in step 1 and stored with the version (`supervision.qc`).
     """
     checked = upload_accept(actor=actor, upload=upload, about=task, matter_id=task.matter_id)
+    lot = lot_check(actor=actor, task=task, item_count=item_count, manifest=manifest)
     stored: Submission | None = None
+    stored_lot: Lot | None = None
     try:
         with transaction.atomic():
             locked = task_lock(task, allowed_from=SUBMIT_FROM,
@@ -138,6 +148,8 @@ def submission_create(
             )
             stored.file.save(checked.name, upload, save=False)
             stored.save(force_insert=True)
+            if lot is not None:
+                stored_lot = lot_record(submission=stored, lot=lot)
             superseded = Review.objects.filter(
                 submission__task=locked, decision=ReviewDecision.PENDING
             ).update(decision=ReviewDecision.SUPERSEDED, decided_at=now)
@@ -154,7 +166,9 @@ def submission_create(
                    size=stored.size, name=stored.original_name,
                    performed_by=performer.pk if performer else None,
                    superseded_reviews=superseded,
-                   approval_withdrawn=before["approved_signoff"] is not None)
+                   approval_withdrawn=before["approved_signoff"] is not None,
+                   lot_items=lot.item_count if lot else None,
+                   manifest_sha256=stored_lot.manifest_sha256 if stored_lot else "")
             submission_id = stored.pk
             for hook in AFTER_SUBMIT_HOOKS:
                 # update_wrapper: Django logs a failing robust hook by its __qualname__.
@@ -164,6 +178,8 @@ def submission_create(
         # Nothing lost, nothing left behind: a failed step removes the stored bytes.
         if stored is not None and stored.file.name:
             stored.file.storage.delete(stored.file.name)
+        if stored_lot is not None and stored_lot.manifest.name:
+            stored_lot.manifest.storage.delete(stored_lot.manifest.name)
         raise
     return stored
 
@@ -387,14 +403,17 @@ def signoff_eligibility(
         the admission relied on is in it.
     5. Not the person who submitted this version.
     6. They opened this exact version (downloaded it or viewed it on the review page).
+    7. A sampled lot has an accepted QC result (`supervision.qc.attest.qc_blocker`).
     Separately, `confirmation_problem`: the step-up (a fresh second factor, or password for
     a user without one) is missing or stale (`lpo_tracker.signin.stepup`).
     """
     day = day or firm_today()
     result = attorney_standing(user=user, matter=task.matter, day=day)
     jurisdiction = task.matter.jurisdiction.strip()
+    # Work that calls for legal judgment always needs an admission where the matter's law is
+    # practised (Model Rule 5.5), whatever the setting says for other work.
     if (result.bar_admission is not None and jurisdiction
-            and settings.SIGNOFF_REQUIRES_JURISDICTION):
+            and (settings.SIGNOFF_REQUIRES_JURISDICTION or calls_for_legal_judgment(task))):
         # 2b. The matter names where its work is practised: an admission there.
         result.bar_admission = (
             BarAdmission.objects.filter(attorney_id=result.bar_admission.attorney_id,
@@ -414,6 +433,8 @@ def signoff_eligibility(
             result.blockers.append(
                 f"You have not opened version {submission.version} yet: download it or view "
                 "it on the review page before signing it off.")
+    if submission is not None and (blocker := qc_blocker(submission)) is not None:
+        result.blockers.append(blocker)
     if not result.blockers:
         result.confirmation_problem = confirmation_problem(user=user, confirmation=confirmation)
     return result
@@ -421,6 +442,8 @@ def signoff_eligibility(
 
 def attestation_text(*, task: Task, submission: Submission, user: User,
                      bar_admission: BarAdmission) -> str:
+    """The attestation, naming the QC of a sampled lot or the full review of work that
+    calls for legal judgment (`supervision.qc.attest.qc_attestation`)."""
     return ATTESTATION_TEMPLATE.format(
         attorney=user.get_full_name() or user.get_username(),  # type: ignore[attr-defined]
         jurisdiction=bar_admission.jurisdiction,
@@ -429,7 +452,7 @@ def attestation_text(*, task: Task, submission: Submission, user: User,
         task=task.title,
         matter=task.matter.number,
         sha256=submission.sha256,
-    )
+    ) + qc_attestation(task=task, submission=submission, bar_admission=bar_admission)
 
 
 def signoff_record(
@@ -490,7 +513,10 @@ def _signoff_record(
     review.comments = comments.strip()
     review.decided_at = now
     review.save(update_fields=["reviewer", "decision", "comments", "decided_at"])
+    qc_result, summary = qc_summary(task=locked, submission=submission)
     signoff = SignOff.objects.create(
+        qc_result=qc_result,
+        qc_summary=summary,
         task=locked,
         submission=submission,
         review=review,
@@ -522,7 +548,7 @@ def _signoff_record(
            vendor_name=locked.engagement.vendor.name if locked.engagement else "",
            attestation_text=signoff.attestation_text,
            confirmation_method=confirmation.method, confirmed_at=confirmation.confirmed_at,
-           opened_at=eligibility.opened_at)
+           opened_at=eligibility.opened_at, qc=summary)
     return signoff
 
 

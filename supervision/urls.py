@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from supervision import rating_views, views
+from supervision.qc import views as qc_views
 
 app_name = "supervision"
 
@@ -19,6 +20,10 @@ urlpatterns: list[URLPattern] = [
     path("tasks/<int:pk>/approve/", views.approve, name="approve"),
     path("tasks/<int:pk>/request-changes/", views.request_changes, name="request_changes"),
     path("tasks/<int:pk>/deliver/", views.deliver, name="deliver"),
+    path("tasks/<int:pk>/qc/", qc_views.qc_page, name="qc"),
+    path("tasks/<int:pk>/qc/draw/", qc_views.qc_draw, name="qc_draw"),
+    path("tasks/<int:pk>/qc/record/", qc_views.qc_record, name="qc_record"),
+    path("tasks/<int:pk>/qc/full-review/", qc_views.qc_full_review, name="qc_full_review"),
     path("submissions/<int:pk>/download/", views.submission_download,
          name="submission_download"),
     path("submissions/<int:pk>/inline/", views.submission_inline, name="submission_inline"),

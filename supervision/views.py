@@ -55,6 +55,7 @@ from supervision.forms import (
 )
 from supervision.models import OpenedVia, Submission
 from supervision.page_cache import cached_fragment
+from supervision.qc.rules import is_sampled
 from supervision.reminders.outbox import emails_given_up_for
 from supervision.reports.charts import review_age_chart, sla_compliance_chart
 from supervision.reports.dashboard import dashboard_for
@@ -135,6 +136,7 @@ def _render_task(
         "task": task,
         "upload_form": upload_form or SubmissionForm(task=task, uploader=request.user),
         "deliver_form": DeliverForm(),
+        "takes_lot": is_sampled(task),
     }
     return render(request, "supervision/task_detail.html", context, status=status)
 
@@ -168,6 +170,8 @@ def upload_response(
             submission = submission_create(
                 actor=signed_in_user(request), task=task, upload=form.cleaned_data["file"],
                 note=form.cleaned_data["note"], performed_by=form.cleaned_data["performed_by"],
+                item_count=form.cleaned_data["item_count"],
+                manifest=form.cleaned_data["manifest"],
             )
         except NotEligible as exc:
             raise PermissionDenied(exc.message) from exc
@@ -331,7 +335,7 @@ def _render_review(
     page = task_page_for(user, task)
     latest = page.latest
     context: dict[str, Any] = {"page": page, "task": task, "latest": latest,
-                               "history": task_history(task)}
+                               "history": task_history(task), "takes_lot": is_sampled(task)}
     if latest is not None:
         initial = {"submission": latest.pk}
         context["approve_form"] = approve_form or ApproveForm(prefix="approve", initial=initial)

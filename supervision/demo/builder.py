@@ -50,6 +50,7 @@ from matters.services import (
     task_start,
     wall_add,
 )
+from supervision.demo import qc as demo_qc
 from supervision.demo import staff as demo_staff
 from supervision.demo.data import (
     ADMIN,
@@ -188,6 +189,7 @@ class DemoBuilder:
                     self._task(spec)
                 demo_staff.acknowledgements(self)
                 demo_staff.rating(self)
+                self._qc_history()
                 self._second_factors()
         except BaseException:
             for name in self.stored_files:
@@ -573,6 +575,7 @@ class DemoBuilder:
                                         self.today),
                     note="First complete version." if version == 1
                     else "Revised per the reviewer's comments.",
+                    item_count=demo_qc.lot_items(task),
                 )
                 self.stored_files.append(submission.file.name)
             elif step == "review":
@@ -584,6 +587,8 @@ class DemoBuilder:
                     internal_notes="Vendor quality otherwise good; keep on this workstream.",
                 )
             elif step == "signoff":
+                if demo_qc.lot_items(task) is not None:  # a sampled lot passes QC first
+                    demo_qc.accept_lot(reviewer=reviewer, task=task, defects=1)
                 # The attorney reads the version on the review page before signing it.
                 submission_open(actor=reviewer, submission=self._latest(task),
                                 via=OpenedVia.INLINE).close()
@@ -601,6 +606,15 @@ class DemoBuilder:
             hours, reason = spec.review_due
             task_change_due_date(actor=staff, task=task, kind=DueDateKind.REVIEW,
                                  new_value=self.now + dt.timedelta(hours=hours), reason=reason)
+
+    def _qc_history(self) -> None:
+        """A vendor on tightened inspection, with its lots (supervision/demo/qc.py)."""
+        vendor_user = self.users[self._vendor_spec("kaveri").username]
+        demo_qc.tightened_history(
+            matter=self.matters["meridian"], engagement=self.engagements[("meridian", "kaveri")],
+            staff=self._staff("meridian"), reviewer=self._reviewer("meridian"),
+            vendor_user=vendor_user, now_confirmation=demo_qc.demo_confirmation(self.now),
+            stored=self.stored_files)
 
     def _latest(self, task: Task) -> Submission:
         submission = latest_submission(task)

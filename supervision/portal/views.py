@@ -11,7 +11,9 @@ indistinguishable from one that does not exist.
 What a task shares with the vendor, and nothing more: its title, type, priority,
 instructions, state and deadlines, and the matter's NUMBER (for reference in their own
 systems). Not the matter's title, client, parties, team or budget; not the review's internal
-notes; not the sign-off record.
+notes; not the sign-off record. Of quality control: the verdict on each of their own lots
+and the defects found in them (item, category, severity, the note meant for them), never the
+reviewer's internal notes.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from matters.services import task_start
 from supervision.acknowledgements import acknowledgement_gate, matters_awaiting_acknowledgement
 from supervision.forms import SubmissionForm
 from supervision.models import Review, ReviewDecision, Submission
+from supervision.qc.rules import is_sampled
+from supervision.qc.selectors import vendor_defects, vendor_qc_results
 from supervision.selectors import task_actions_for
 from supervision.services import submission_open
 from supervision.views import act, authorise_upload, submission_or_refuse, upload_response
@@ -162,6 +166,9 @@ def _render_task(request: HttpRequest, task: Task, *, upload_form: SubmissionFor
         "can_upload": actions.upload,
         "sla_running": task.status in WITH_VENDOR_STATES,
         "upload_form": upload_form or SubmissionForm(task=task, uploader=request.user),
+        "takes_lot": is_sampled(task),
+        "defects": vendor_defects(request.user, task),
+        "qc_results": vendor_qc_results(request.user, task),
     }, status=status)
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from lpo_tracker.clock import firm_today
 from lpo_tracker.exports import CSV, XLSX, Column, export_response
+from supervision.reports.qc_scores import qc_scores_for
 from supervision.reports.ratings import vendor_ratings
 from supervision.reports.scorecards import COLUMNS, Period, export_rows, scorecards_for
 from vendors.selectors import require_vendor_manager
@@ -55,6 +56,7 @@ def scorecards(request: HttpRequest) -> HttpResponse:
     require_vendor_manager(request.user)
     form, period = _period(request)
     cards = scorecards_for(period)
+    qc = qc_scores_for(period, [card.vendor.pk for card in cards])
     query = f"start={period.first_day:%Y-%m-%d}&end={period.last_day:%Y-%m-%d}"
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "reports/scorecards.html", {
@@ -62,6 +64,8 @@ def scorecards(request: HttpRequest) -> HttpResponse:
         "period": period,
         "cards": cards,
         "ratings": vendor_ratings(request.user),
+        "qc_rows": [(card.vendor, qc[card.vendor.pk]) for card in cards
+                    if qc[card.vendor.pk].has_activity],
         "query": query,
         "quarters": Period.last_full_quarter(firm_today()).previous_quarters(
             QUARTER_SHORTCUTS),

@@ -78,6 +78,34 @@ def main() -> None:
         cursor.execute("SELECT from_status, to_status FROM lpo_task_transitions")
         results["transitions"] = sorted(cursor.fetchall())
 
+    # QC: a rejected sampled lot, then its sign-off forged by a raw INSERT; a sample of work
+    # that calls for legal judgment.
+    from supervision.qc.models import Lot, QcSample
+    from supervision.qc.services import qc_sample_draw
+    from supervision.services import submission_create
+    from tests.factories import pdf_upload
+    from tests.supervision.qc.helpers import bulk_task, record, submit_lot
+
+    lot_task = bulk_task(cast, title="Coding lot")
+    lot_version = submit_lot(cast, lot_task, items=500)
+    qc_sample_draw(actor=cast.attorney, task=lot_task)
+    rejected = record(cast, lot_task, defects=4, disposition="full_review")
+    lot_review = Review.objects.create(submission=lot_version, reviewer=cast.attorney)
+    results["rejected lot sign-off"] = refusal(signoff(
+        task_id=lot_task.pk, submission_id=lot_version.pk, review_id=lot_review.pk,
+        sha256=lot_version.sha256, qc_result_id=rejected.pk))
+    memo = cast.advance(cast.new_task(title="Memo", task_type="legal_research"),
+                        TaskStatus.IN_PROGRESS)
+    submission_create(actor=cast.vendor_a_user, task=memo, upload=pdf_upload(), item_count=9)
+
+    def forged_sample() -> None:
+        QcSample.objects.create(
+            lot=Lot.objects.get(submission__task=memo), plan_description="forged",
+            method="fixed", lot_size=9, sample_size=1, accept_number=0, reject_number=1,
+            seed=1, item_ids=["1"], drawn_by=cast.attorney)
+
+    results["sample of legal judgment"] = refusal(forged_sample)
+
     approved = cast.advance(task, TaskStatus.APPROVED)
 
     def new_version(target: Task) -> None:

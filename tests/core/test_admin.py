@@ -71,6 +71,18 @@ from supervision.models import (
     SubmissionOpening,
     SweepWatermark,
 )
+from supervision.qc.models import (
+    DefectCategory,
+    InspectionState,
+    InspectionSwitch,
+    Lot,
+    QcCheck,
+    QcPlan,
+    QcResult,
+    QcSample,
+    TaskTypeQc,
+)
+from supervision.qc.rules import defaults_ensure
 from vendors.models import (
     ConflictDeclaration,
     DeliveryCentre,
@@ -276,6 +288,30 @@ def build_world(n: int) -> World:
                                          terms_version="2026-1", text_sha256=SHA256)
     EngagementRating.objects.create(engagement=engagement, rated_by=attorney, quality=4,
                                     timeliness=4, communication=5, value=3)
+    # Quality control of the world's lot (supervision.qc), as the services would leave it.
+    task.requires_legal_judgment = False
+    task.save(update_fields=["requires_legal_judgment"])
+    defaults_ensure()
+    category = DefectCategory.objects.create(task_type=TaskType.DOCUMENT_REVIEW,
+                                             name=f"Coding error {n}")
+    lot = Lot.objects.create(submission=submission, item_count=500, manifest_name="ids.csv",
+                             manifest_sha256=SHA256, manifest_size=4_000)
+    sample = QcSample.objects.create(
+        lot=lot, plan_description="Z1.4 single sampling, level II, AQL 2.5 %", method="z14",
+        inspection_level="II", aql="2.5", code_letter="H", lot_size=500, sample_size=2,
+        accept_number=1, reject_number=2, seed=n, item_ids=["1", "2"], drawn_by=attorney)
+    QcCheck.objects.create(sample=sample, item_id="1", defective=True, category=category,
+                           severity="minor", vendor_note="Date wrong", checked_by=attorney)
+    QcCheck.objects.create(sample=sample, item_id="2", checked_by=attorney)
+    result = QcResult.objects.create(sample=sample, submission=submission, accepted=True,
+                                     items_checked=2, defects_found=1, minor=1,
+                                     decided_by=attorney)
+    QcPlan.objects.create(engagement=engagement, task_type=TaskType.DOCUMENT_REVIEW)
+    InspectionState.objects.create(vendor=vendor, task_type=TaskType.DOCUMENT_REVIEW,
+                                   severity="tightened")
+    InspectionSwitch.objects.create(vendor=vendor, task_type=TaskType.DOCUMENT_REVIEW,
+                                    from_severity="normal", to_severity="tightened",
+                                    reason="2 of the last 5 lots rejected", result=result)
     # Row 1 comes from the migration, but a committing test's flush may have removed it.
     ReviewQueueVersion.objects.get_or_create(pk=1)
     # The sweep's watermark: one row per safety net (supervision/reminders/watermark.py).
@@ -450,10 +486,12 @@ def test_every_changelist_costs_the_same_queries_for_one_row_and_for_twenty(
     # many worlds there are.
     singletons = {ReviewQueueVersion._meta.label, SweepWatermark._meta.label}
     # At most one performer requirement per task type.
-    per_task_type = {PerformerRequirement._meta.label}
+    per_task_type = {PerformerRequirement._meta.label, TaskTypeQc._meta.label}
     assert all(rows >= 20 for label, (_queries, rows) in with_twenty.items()
                if label not in singletons | per_task_type)
     assert with_twenty[PerformerRequirement._meta.label][1] >= len(TASK_TYPES)
+    # One QC setting per task type, by design (supervision.qc.models.TaskTypeQc).
+    assert with_twenty[TaskTypeQc._meta.label][1] == len(TaskType.values)
     assert with_twenty[ReviewQueueVersion._meta.label][1] == 1
     assert with_twenty[SweepWatermark._meta.label][1] == 1
 
@@ -465,6 +503,12 @@ EVIDENCE = [
     AuditEvent,
     Submission,
     SignOff,
+    Lot,
+    QcSample,
+    QcCheck,
+    QcResult,
+    InspectionState,
+    InspectionSwitch,
     Review,
     ReminderRecord,
     TaskDueDateChange,

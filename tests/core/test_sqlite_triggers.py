@@ -45,6 +45,8 @@ def test_sqlite_accepts_the_genuine_signoff(report: dict[str, Any]) -> None:
         ("delete all of audit_auditevent", "rows of audit_auditevent are append-only"),
         ("delete all of supervision_submission", "rows of supervision_submission are append"),
         ("delete all of supervision_signoff", "rows of supervision_signoff are append-only"),
+        ("rejected lot sign-off", "a sampled lot is signed off only with an accepted QC"),
+        ("sample of legal judgment", "work that calls for legal judgment is never sampled"),
     ],
 )
 def test_sqlite_refuses(report: dict[str, Any], attack: str, message: str) -> None:

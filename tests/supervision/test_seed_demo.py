@@ -87,6 +87,24 @@ class TestSeededDemo:
         assert "Demo data loaded" in seeded
 
 
+    def test_demo_shows_qc_tightened_vendor_sampled_and_full_reviews(self, seeded: str
+                                                                      ) -> None:
+        from supervision.qc.models import InspectionState, InspectionSwitch
+
+        state = InspectionState.objects.get(vendor__name__startswith="Kaveri",
+                                            task_type=TaskType.LEGAL_CODING)
+        assert state.severity == "tightened"
+        assert InspectionSwitch.objects.filter(vendor=state.vendor, to_severity="tightened",
+                                               reason__contains="2 of the last 5").exists()
+        sampled = SignOff.objects.filter(qc_result__isnull=False,
+                                         qc_result__sample__severity="tightened").first()
+        assert sampled is not None
+        assert "Quality control: lot of 500 items" in sampled.attestation_text
+        assert "tightened inspection" in sampled.attestation_text
+        full = SignOff.objects.filter(qc_summary__review_level="full_attorney_review")
+        assert full.exists()
+        assert all("it was not sampled" in signoff.attestation_text for signoff in full)
+
     def test_every_task_state_and_type_is_present(self, seeded: str) -> None:
         assert set(Task.objects.values_list("status", flat=True)) == set(TaskStatus.values)
         assert set(Task.objects.values_list("task_type", flat=True)) == set(TaskType.values)
