@@ -106,7 +106,7 @@ def seed_defaults(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("supervision", "0012_qc_lots_sampling_defects")]
+    dependencies = [("supervision", "0017_qc_lots_sampling_defects")]
 
     operations = [
         migrations.RunPython(run_forward(all_statements), run_reverse(all_statements)),
