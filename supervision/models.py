@@ -471,3 +471,7 @@ class ReviewQueueVersion(models.Model):
 
     def __str__(self) -> str:
         return f"review queue version {self.version}"
+
+
+# The supervision file's job lives in its subpackage; imported here so Django registers it.
+from supervision.supervision_file.models import SupervisionFile  # noqa: E402, F401

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from supervision.budget import budget_sweep
 from supervision.notifications import digests_send
+from supervision.supervision_file.tasks import supervision_file_generate_task  # noqa: F401
 from supervision.reminders import (
     SEND_ERRORS,
     Delivery,

@@ -29,7 +29,7 @@ def events_for_matter(
     return events.order_by("id")
 
 
-def _csv_row(event: AuditEvent, *, withheld: bool) -> list[object]:
+def event_row(event: AuditEvent, *, withheld: bool) -> list[object]:
     """One row: every sealed field in the exact form it was sealed, so the file alone can be
     re-verified (`lpo_tracker/audit/chain.py`). A withheld row keeps only its id, time,
     matter and hashes: the links of the matter chain run through it."""
@@ -65,7 +65,7 @@ def write_events_csv(
     writer.writerow(CSV_COLUMNS)
     count = 0
     for event in events.iterator(chunk_size=2000):
-        row = _csv_row(event, withheld=withhold is not None and withhold(event))
+        row = event_row(event, withheld=withhold is not None and withhold(event))
         writer.writerow(escape_cell(cell) for cell in row)
         count += 1
     return count

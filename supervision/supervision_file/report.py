@@ -1,0 +1,95 @@
+"""The supervision file's PDF report: Django templates rendered to HTML, WeasyPrint to PDF.
+
+WeasyPrint never reaches the network: `local_url_fetcher` refuses every URL but files under
+the configured font folder (Debian's `fonts-dejavu-core` by default,
+`SUPERVISION_FILE_FONT_DIR`), so a URL in a title or a note cannot make the worker fetch
+anything. A large matter is printed in volumes of `TASKS_PER_VOLUME` tasks, each rendered on
+its own, so memory follows one volume, not the matter.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlparse
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+# WeasyPrint lays out a whole document in memory; this many tasks per volume keeps a volume
+# to a few hundred pages (docs/performance.md, "The supervision file").
+TASKS_PER_VOLUME = 500
+
+
+class RemoteFetchRefused(ValueError):
+    """WeasyPrint asked for a resource the report may not load."""
+
+
+def font_dir() -> Path:
+    return Path(getattr(settings, "SUPERVISION_FILE_FONT_DIR",
+                        "/usr/share/fonts/truetype/dejavu")).resolve()
+
+
+def check_local(url: str) -> Path:
+    """The font file a URL names, if it is a `file:` URL inside the font folder; anything
+    else (http, https, data, ftp, a file elsewhere) is refused."""
+    parsed = urlparse(url)
+    if parsed.scheme != "file":
+        raise RemoteFetchRefused(f"The supervision file loads nothing from {parsed.scheme}: URLs")
+    path = Path(unquote(parsed.path)).resolve()
+    if not path.is_relative_to(font_dir()) or not path.is_file():
+        raise RemoteFetchRefused(f"The supervision file loads no file outside {font_dir()}")
+    return path
+
+
+@functools.cache
+def _fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        """WeasyPrint's fetcher with every network handler out of reach: `fetch` serves
+        the font folder and refuses the rest (WeasyPrint then skips the resource)."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            path = check_local(url)
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": "font/ttf"})
+
+    return LocalOnlyFetcher
+
+
+def local_url_fetcher() -> Any:
+    return _fetcher_class()(allowed_protocols=("file",), allow_redirects=False)
+
+
+def font_faces() -> dict[str, str]:
+    """The fonts' file URLs for the stylesheet's @font-face rules."""
+    folder = font_dir()
+    return {
+        "regular": (folder / "DejaVuSans.ttf").as_uri(),
+        "bold": (folder / "DejaVuSans-Bold.ttf").as_uri(),
+        "mono": (folder / "DejaVuSansMono.ttf").as_uri(),
+    }
+
+
+def volume_html(context: dict[str, Any]) -> str:
+    """One volume as HTML: the cover and engagements in volume 1, then its tasks."""
+    return render_to_string("supervision/file/report.html",
+                            {**context, "fonts": font_faces()})
+
+
+def tasks_html(sections: list[Any], context: dict[str, Any]) -> str:
+    """A batch of tasks' pages, appended to the volume being built."""
+    return render_to_string("supervision/file/_tasks.html", {**context, "sections": sections})
+
+
+def write_pdf(html: str, target: IO[bytes]) -> None:
+    """Render `html` as PDF into `target` (a ZIP member opened for writing)."""
+    from weasyprint import HTML  # imported here: loading Pango costs ~0.3 s
+
+    # WeasyPrint logs a line per page at INFO: thousands for a large matter.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+    HTML(string=html, url_fetcher=local_url_fetcher(), base_url=font_dir().as_uri() + "/"
+         ).write_pdf(target)
