@@ -25,7 +25,6 @@ from redis.exceptions import RedisError
 
 from supervision.budget import budget_sweep
 from supervision.notifications import digests_send
-from supervision.supervision_file.tasks import supervision_file_generate_task  # noqa: F401
 from supervision.reminders import (
     SEND_ERRORS,
     Delivery,
@@ -34,6 +33,7 @@ from supervision.reminders import (
     reminders_sweep,
     review_waiting_notify,
 )
+from supervision.supervision_file.tasks import supervision_file_generate_task  # noqa: F401
 
 logger = logging.getLogger(__name__)
 

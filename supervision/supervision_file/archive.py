@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from lpo_tracker.audit import chain
 from lpo_tracker.audit.models import AuditEvent
@@ -59,8 +59,9 @@ class ArchiveWriter:
     """A ZIP on disk, its manifest kept as members are added."""
 
     def __init__(self, path: Path) -> None:
-        self._zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED,
-                                    compresslevel=6, allowZip64=True)
+        self._zip = zipfile.ZipFile(
+            path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True
+        )
         self.hashes: dict[str, str] = {}
 
     @contextmanager
@@ -75,7 +76,9 @@ class ArchiveWriter:
     @contextmanager
     def text_member(self, name: str) -> Iterator[IO[str]]:
         with self.member(name) as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
+            text = io.TextIOWrapper(
+                cast(Any, raw), encoding="utf-8", newline="", write_through=True
+            )
             try:
                 yield text
             finally:
@@ -108,8 +111,9 @@ def evidence_path(evidence: Evidence) -> str:
     return f"evidence/{folder[evidence.kind]}/{evidence.recorded_sha256}{suffix}"
 
 
-def add_evidence(archive: ArchiveWriter, storage: ScannedFileSystemStorage,
-                 evidence: Evidence) -> None:
+def add_evidence(
+    archive: ArchiveWriter, storage: ScannedFileSystemStorage, evidence: Evidence
+) -> None:
     """Copy one evidence file in (once per path), noting the hash of the bytes it holds now:
     the report flags a file whose bytes no longer match the hash recorded when it was
     stored."""
@@ -121,15 +125,17 @@ def add_evidence(archive: ArchiveWriter, storage: ScannedFileSystemStorage,
         evidence.actual_sha256 = archive.copy(evidence.path, source)
 
 
-def write_events(archive: ArchiveWriter, events: Any,
-                 withhold: Callable[[AuditEvent], bool]) -> int:
+def write_events(
+    archive: ArchiveWriter, events: Any, withhold: Callable[[AuditEvent], bool]
+) -> int:
     """The matter's events as JSON Lines (before/after as JSON) and as the audit export's CSV;
     both carry every seal, so either verifies with `chain.py`."""
     count = 0
     with archive.text_member(EVENTS_JSONL) as stream:
         for event in events.iterator(chunk_size=2000):
-            line = dict(zip(chain.CSV_COLUMNS, event_row(event, withheld=withhold(event)),
-                            strict=True))
+            line: dict[str, Any] = dict(
+                zip(chain.CSV_COLUMNS, event_row(event, withheld=withhold(event)), strict=True)
+            )
             for name in ("before", "after"):
                 line[name] = json.loads(line[name]) if line[name] else None
             stream.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
@@ -147,5 +153,4 @@ def add_verifier(archive: ArchiveWriter) -> None:
 
 
 def add_metadata(archive: ArchiveWriter, metadata: dict[str, Any]) -> None:
-    archive.write_bytes(METADATA, (json.dumps(metadata, indent=2, sort_keys=True)
-                                   + "\n").encode())
+    archive.write_bytes(METADATA, (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode())

@@ -26,8 +26,12 @@ TASK_OBJECT = Task._meta.label_lower
 ASSIGNING_ACTIONS = ("task.assigned", "task.reassigned")
 # The vetting the file shows for each assignment day: the records the gate requires (an NDA,
 # a security certification) and the insurance that the firm's diligence keeps beside them.
-VETTING_KINDS = (DiligenceKind.NDA, DiligenceKind.SOC2_TYPE2, DiligenceKind.ISO27001,
-                 DiligenceKind.INSURANCE)
+VETTING_KINDS = (
+    DiligenceKind.NDA,
+    DiligenceKind.SOC2_TYPE2,
+    DiligenceKind.ISO27001,
+    DiligenceKind.INSURANCE,
+)
 
 
 def person(user: User | None) -> str:
@@ -78,8 +82,11 @@ class TaskSection:
 
 
 def supervisors(matter: Matter) -> list[MatterMembership]:
-    return list(MatterMembership.objects.filter(matter=matter, role="supervising_attorney")
-                .select_related("user").order_by("user__username"))
+    return list(
+        MatterMembership.objects.filter(matter=matter, role="supervising_attorney")
+        .select_related("user")
+        .order_by("user__username")
+    )
 
 
 def _assignment_days(matter: Matter) -> dict[int, dict[dt.date, int]]:
@@ -87,8 +94,11 @@ def _assignment_days(matter: Matter) -> dict[int, dict[dt.date, int]]:
     audit trail: every assignment and reassignment names its engagement."""
     zone = firm_zone()
     days: dict[int, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
-    events = (AuditEvent.objects.filter(matter_id=matter.pk, action__in=ASSIGNING_ACTIONS)
-              .order_by("id").values_list("after", "occurred_at"))
+    events = (
+        AuditEvent.objects.filter(matter_id=matter.pk, action__in=ASSIGNING_ACTIONS)
+        .order_by("id")
+        .values_list("after", "occurred_at")
+    )
     for after, occurred_at in events.iterator(chunk_size=2000):
         engagement_id = (after or {}).get("engagement")
         if engagement_id is not None:
@@ -96,19 +106,19 @@ def _assignment_days(matter: Matter) -> dict[int, dict[dt.date, int]]:
     return days
 
 
-def _vetting(records: Sequence[DueDiligenceRecord], days: dict[dt.date, int]
-             ) -> list[VettingOnDay]:
+def _vetting(records: Sequence[DueDiligenceRecord], days: dict[dt.date, int]) -> list[VettingOnDay]:
     """The vendor's records of each vetting kind, with the status each had on the day
     (`DueDiligenceRecord.status_on`, the model's one definition). Only records that could
     bear on the day are listed: those recorded by then."""
     labels = dict(DiligenceKind.choices)
     result = []
     for day in sorted(days):
-        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(),
-                                         tzinfo=firm_zone())
+        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=firm_zone())
         relevant = [r for r in records if r.recorded_at < end_of_day]
-        grouped = [(labels[kind], [(r, r.status_on(day)) for r in relevant if r.kind == kind])
-                   for kind in VETTING_KINDS]
+        grouped = [
+            (labels[kind], [(r, r.status_on(day)) for r in relevant if r.kind == kind])
+            for kind in VETTING_KINDS
+        ]
         result.append(VettingOnDay(day=day, tasks=days[day], records=grouped))
     return result
 
@@ -119,27 +129,38 @@ def engagement_sections(matter: Matter) -> list[EngagementSection]:
     days = _assignment_days(matter)
     engagements = list(
         Engagement.objects.filter(matter=matter)
-        .select_related("vendor", "conflict_checked_by", "consent_recorded_by",
-                        "consent_revoked_by")
-        .prefetch_related(Prefetch(
-            "vendor__diligence",
-            queryset=DueDiligenceRecord.objects.filter(kind__in=VETTING_KINDS)
-            .select_related("recorded_by").order_by("kind", "valid_from", "pk"),
-        ))
+        .select_related(
+            "vendor", "conflict_checked_by", "consent_recorded_by", "consent_revoked_by"
+        )
+        .prefetch_related(
+            Prefetch(
+                "vendor__diligence",
+                queryset=DueDiligenceRecord.objects.filter(kind__in=VETTING_KINDS)
+                .select_related("recorded_by")
+                .order_by("kind", "valid_from", "pk"),
+            )
+        )
         .order_by("created_at", "pk")
     )
     sections = []
     for engagement in engagements:
         consent = None
         if engagement.consent_evidence and engagement.consent_evidence_sha256:
-            consent = Evidence("consent", engagement.consent_evidence_sha256,
-                               engagement.consent_evidence.name, "consent")
-        sections.append(EngagementSection(
-            engagement=engagement,
-            vetting=_vetting(list(engagement.vendor.diligence.all()),
-                             days.get(engagement.pk, {})),
-            consent_evidence=consent,
-        ))
+            consent = Evidence(
+                "consent",
+                engagement.consent_evidence_sha256,
+                engagement.consent_evidence.name,
+                "consent",
+            )
+        sections.append(
+            EngagementSection(
+                engagement=engagement,
+                vetting=_vetting(
+                    list(engagement.vendor.diligence.all()), days.get(engagement.pk, {})
+                ),
+                consent_evidence=consent,
+            )
+        )
     return sections
 
 
@@ -150,8 +171,11 @@ def diligence_evidence(sections: Sequence[EngagementSection]) -> list[Evidence]:
         for record in section.engagement.vendor.diligence.all():
             if record.has_evidence and record.evidence_sha256 not in found:
                 found[record.evidence_sha256] = Evidence(
-                    "diligence", record.evidence_sha256, record.evidence.name,
-                    record.evidence_name or "evidence")
+                    "diligence",
+                    record.evidence_sha256,
+                    record.evidence.name,
+                    record.evidence_name or "evidence",
+                )
     return list(found.values())
 
 
@@ -161,35 +185,58 @@ def matter_tasks(matter: Matter) -> QuerySet[Task]:
 
 def _task_queryset(ids: Sequence[int]) -> QuerySet[Task]:
     return (
-        Task.objects.filter(pk__in=ids).order_by("pk")
+        Task.objects.filter(pk__in=ids)
+        .order_by("pk")
         .select_related("engagement__vendor", "created_by")
         .prefetch_related(
-            Prefetch("submissions", queryset=Submission.objects.select_related(
-                "submitted_by", "submitted_by__vendor_membership__vendor").order_by("version")),
-            Prefetch("submissions__reviews",
-                     queryset=Review.objects.select_related("reviewer").order_by("started_at")),
-            Prefetch("signoffs", queryset=SignOff.objects.select_related(
-                "attorney", "bar_admission", "submission").order_by("signed_at")),
-            Prefetch("due_date_changes", queryset=TaskDueDateChange.objects.select_related(
-                "changed_by").order_by("changed_at")),
+            Prefetch(
+                "submissions",
+                queryset=Submission.objects.select_related(
+                    "submitted_by", "submitted_by__vendor_membership__vendor"
+                ).order_by("version"),
+            ),
+            Prefetch(
+                "submissions__reviews",
+                queryset=Review.objects.select_related("reviewer").order_by("started_at"),
+            ),
+            Prefetch(
+                "signoffs",
+                queryset=SignOff.objects.select_related(
+                    "attorney", "bar_admission", "submission"
+                ).order_by("signed_at"),
+            ),
+            Prefetch(
+                "due_date_changes",
+                queryset=TaskDueDateChange.objects.select_related("changed_by").order_by(
+                    "changed_at"
+                ),
+            ),
         )
     )
 
 
-def _events_by_task(matter: Matter, ids: Sequence[int], actions: Sequence[str]
-                    ) -> dict[int, list[AuditEvent]]:
+def _events_by_task(
+    matter: Matter, ids: Sequence[int], actions: Sequence[str]
+) -> dict[int, list[AuditEvent]]:
     found: dict[int, list[AuditEvent]] = defaultdict(list)
-    events = (AuditEvent.objects.filter(matter_id=matter.pk, object_type=TASK_OBJECT,
-                                        object_id__in=[str(i) for i in ids],
-                                        action__in=actions)
-              .select_related("actor").order_by("id"))
+    events = (
+        AuditEvent.objects.filter(
+            matter_id=matter.pk,
+            object_type=TASK_OBJECT,
+            object_id__in=[str(i) for i in ids],
+            action__in=actions,
+        )
+        .select_related("actor")
+        .order_by("id")
+    )
     for event in events:
         found[int(event.object_id)].append(event)
     return found
 
 
-def task_batches(matter: Matter, *, max_task_id: int, batch_size: int = 200
-                 ) -> Iterator[list[TaskSection]]:
+def task_batches(
+    matter: Matter, *, max_task_id: int, batch_size: int = 200
+) -> Iterator[list[TaskSection]]:
     """The matter's tasks up to `max_task_id` in id order, `batch_size` at a time, each
     batch read with a fixed number of queries (the tasks and their related rows; audit
     events; reminders)."""
@@ -208,13 +255,18 @@ def _batch(matter: Matter, ids: Sequence[int]) -> list[TaskSection]:
     assignments = _events_by_task(matter, ids, ASSIGNING_ACTIONS)
     deliveries = _events_by_task(matter, ids, ("task.delivered",))
     reminders: dict[int, list[ReminderRecord]] = defaultdict(list)
-    sent = (ReminderRecord.objects.filter(object_type=TASK_OBJECT, object_id__in=ids,
-                                          sent_at__isnull=False).order_by("sent_at", "pk"))
+    sent = ReminderRecord.objects.filter(
+        object_type=TASK_OBJECT, object_id__in=ids, sent_at__isnull=False
+    ).order_by("sent_at", "pk")
     for reminder in sent:
         reminders[reminder.object_id].append(reminder)
     return [
-        TaskSection(task=task, assignments=assignments.get(task.pk, []),
-                    deliveries=deliveries.get(task.pk, []), reminders=reminders.get(task.pk, []))
+        TaskSection(
+            task=task,
+            assignments=assignments.get(task.pk, []),
+            deliveries=deliveries.get(task.pk, []),
+            reminders=reminders.get(task.pk, []),
+        )
         for task in _task_queryset(ids)
     ]
 
@@ -222,5 +274,4 @@ def _batch(matter: Matter, ids: Sequence[int]) -> list[TaskSection]:
 def signed_version(signoff: SignOff) -> Evidence:
     """A version an attorney signed off, as an evidence file (the work product relied on)."""
     submission: Any = signoff.submission
-    return Evidence("version", submission.sha256, submission.file.name,
-                    submission.original_name)
+    return Evidence("version", submission.sha256, submission.file.name, submission.original_name)

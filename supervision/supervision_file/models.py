@@ -40,8 +40,7 @@ class SupervisionFile(models.Model):
     # Wall events are written in full only when the requester may see who is screened; a
     # file without them (withheld rows) may go to any of the matter's attorneys.
     shows_walls = models.BooleanField(default=False)
-    status = models.CharField(max_length=10, choices=FileStatus.choices,
-                              default=FileStatus.QUEUED)
+    status = models.CharField(max_length=10, choices=FileStatus.choices, default=FileStatus.QUEUED)
     token = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     stage = models.CharField(max_length=120, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
@@ -66,7 +65,8 @@ class SupervisionFile(models.Model):
         constraints = [
             # One generation at a time per matter (a stale one is failed before a new one).
             models.UniqueConstraint(
-                fields=["matter"], condition=Q(status__in=["queued", "running"]),
+                fields=["matter"],
+                condition=Q(status__in=["queued", "running"]),
                 name="supervision_file_one_active_per_matter",
             ),
             models.CheckConstraint(
@@ -74,8 +74,9 @@ class SupervisionFile(models.Model):
                 name="supervision_file_done_has_file",
             ),
         ]
-        indexes = [models.Index(fields=["matter", "-requested_at"],
-                                name="supervision_file_matter_idx")]
+        indexes = [
+            models.Index(fields=["matter", "-requested_at"], name="supervision_file_matter_idx")
+        ]
 
     def __str__(self) -> str:
         return f"Supervision file #{self.pk} of matter {self.matter_id} ({self.status})"

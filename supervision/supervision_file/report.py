@@ -28,8 +28,9 @@ class RemoteFetchRefused(ValueError):
 
 
 def font_dir() -> Path:
-    return Path(getattr(settings, "SUPERVISION_FILE_FONT_DIR",
-                        "/usr/share/fonts/truetype/dejavu")).resolve()
+    return Path(
+        getattr(settings, "SUPERVISION_FILE_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
+    ).resolve()
 
 
 def check_local(url: str) -> Path:
@@ -75,8 +76,7 @@ def font_faces() -> dict[str, str]:
 
 def volume_html(context: dict[str, Any]) -> str:
     """One volume as HTML: the cover and engagements in volume 1, then its tasks."""
-    return render_to_string("supervision/file/report.html",
-                            {**context, "fonts": font_faces()})
+    return render_to_string("supervision/file/report.html", {**context, "fonts": font_faces()})
 
 
 def tasks_html(sections: list[Any], context: dict[str, Any]) -> str:
@@ -91,5 +91,6 @@ def write_pdf(html: str, target: IO[bytes]) -> None:
     # WeasyPrint logs a line per page at INFO: thousands for a large matter.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
-    HTML(string=html, url_fetcher=local_url_fetcher(), base_url=font_dir().as_uri() + "/"
-         ).write_pdf(target)
+    HTML(
+        string=html, url_fetcher=local_url_fetcher(), base_url=font_dir().as_uri() + "/"
+    ).write_pdf(target)

@@ -17,8 +17,7 @@ def files_for(user: User, matter: Matter) -> QuerySet[SupervisionFile]:
     """The matter's files, newest first, for one of its attorneys or risk (the caller has
     checked `get_matter_for_supervision_file`). A file that shows who is screened goes only
     to those who may see walls."""
-    files = SupervisionFile.objects.filter(matter=matter).select_related("requested_by",
-                                                                          "matter")
+    files = SupervisionFile.objects.filter(matter=matter).select_related("requested_by", "matter")
     if not may_see_walls(user, matter):
         files = files.filter(shows_walls=False)
     return files.order_by("-requested_at", "-id")

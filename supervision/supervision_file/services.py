@@ -49,19 +49,27 @@ class GenerationAbandoned(Exception):
 
 def _refuse_unless_allowed(actor: User, matter: Matter) -> None:
     if not may_compile_supervision_file(actor, matter):
-        raise NotEligible("The supervision file is for the matter's responsible and "
-                          "supervising attorneys and the firm's risk team.",
-                          code="not_allowed")
+        raise NotEligible(
+            "The supervision file is for the matter's responsible and "
+            "supervising attorneys and the firm's risk team.",
+            code="not_allowed",
+        )
 
 
 def _fail(job: SupervisionFile, *, reason: str, expected: tuple[str, ...]) -> bool:
     """Mark the job failed (if it is still in an `expected` status) and audit it."""
     with transaction.atomic():
         failed = SupervisionFile.objects.filter(pk=job.pk, status__in=expected).update(
-            status=FileStatus.FAILED, error=reason[:2000], finished_at=timezone.now())
+            status=FileStatus.FAILED, error=reason[:2000], finished_at=timezone.now()
+        )
         if failed:
-            audit_record(actor=None, action="supervision_file.failed", obj=job,
-                         matter_id=job.matter_id, after={"job": job.pk, "reason": reason[:500]})
+            audit_record(
+                actor=None,
+                action="supervision_file.failed",
+                obj=job,
+                matter_id=job.matter_id,
+                after={"job": job.pk, "reason": reason[:500]},
+            )
     return bool(failed)
 
 
@@ -78,15 +86,23 @@ def supervision_file_request(*, actor: User, matter: Matter) -> SupervisionFile:
     now = timezone.now()
     for stale in SupervisionFile.objects.filter(matter=matter, status__in=ACTIVE_STATUSES):
         if stale.is_stale(now):
-            _fail(stale, reason="The worker stopped reporting (crashed or restarted).",
-                  expected=ACTIVE_STATUSES)
+            _fail(
+                stale,
+                reason="The worker stopped reporting (crashed or restarted).",
+                expected=ACTIVE_STATUSES,
+            )
     try:
         with transaction.atomic():
             job = SupervisionFile.objects.create(
-                matter=matter, requested_by=actor, shows_walls=may_see_walls(actor, matter))
-            audit_record(actor=actor, action="supervision_file.requested", obj=job,
-                         matter_id=matter.pk, after={"job": job.pk,
-                                                     "shows_walls": job.shows_walls})
+                matter=matter, requested_by=actor, shows_walls=may_see_walls(actor, matter)
+            )
+            audit_record(
+                actor=actor,
+                action="supervision_file.requested",
+                obj=job,
+                matter_id=matter.pk,
+                after={"job": job.pk, "shows_walls": job.shows_walls},
+            )
             transaction.on_commit(lambda: _enqueue(job.pk), robust=True)
     except IntegrityError:
         return SupervisionFile.objects.get(matter=matter, status__in=ACTIVE_STATUSES)
@@ -120,20 +136,26 @@ class Snapshot:
 
 
 def _snapshot(matter: Matter) -> Snapshot:
-    last = (events_for_matter(matter.pk).order_by("-id")
-            .values("id", "matter_hash").first()) or {"id": 0, "matter_hash": ""}
+    last = (events_for_matter(matter.pk).order_by("-id").values("id", "matter_hash").first()) or {
+        "id": 0,
+        "matter_hash": "",
+    }
     verified = audit_verify_matter(matter.pk)  # issue 12's per-matter check, reused
-    firm = AuditEvent.objects.order_by("-id").values("id", "hash").first() or {"id": 0,
-                                                                                 "hash": ""}
+    firm = AuditEvent.objects.order_by("-id").values("id", "hash").first() or {"id": 0, "hash": ""}
     tasks = collect.matter_tasks(matter)
     max_task_id = max(tasks.values_list("pk", flat=True).order_by("-pk")[:1], default=0)
     return Snapshot(
-        last_event_id=last["id"], head_hash=last["matter_hash"],
+        last_event_id=last["id"],
+        head_hash=last["matter_hash"],
         event_count=events_for_matter(matter.pk).filter(id__lte=last["id"]).count(),
-        chain_ok=verified.ok, chain_checked=verified.checked,
-        chain_broken_id=verified.first_broken_id, chain_reason=verified.reason,
-        firm_head_id=firm["id"], firm_head_hash=firm["hash"],
-        max_task_id=max_task_id, task_count=tasks.filter(pk__lte=max_task_id).count(),
+        chain_ok=verified.ok,
+        chain_checked=verified.checked,
+        chain_broken_id=verified.first_broken_id,
+        chain_reason=verified.reason,
+        firm_head_id=firm["id"],
+        firm_head_hash=firm["hash"],
+        max_task_id=max_task_id,
+        task_count=tasks.filter(pk__lte=max_task_id).count(),
     )
 
 
@@ -144,12 +166,16 @@ def _report_context(job: SupervisionFile, snap: Snapshot, volumes: int) -> dict[
     matter = job.matter
     now = timezone.now()
     return {
-        "matter": matter, "responsible": collect.person(matter.responsible_attorney),
+        "matter": matter,
+        "responsible": collect.person(matter.responsible_attorney),
         "supervisors": [{"name": collect.person(m.user)} for m in collect.supervisors(matter)],
-        "period_start": matter.opened_on, "period_end": matter.closed_on,
+        "period_start": matter.opened_on,
+        "period_end": matter.closed_on,
         "generated_by": collect.person(job.requested_by),
         "generated_at_utc": now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
-        "generated_at_local": now, "volumes": volumes, **snap.__dict__,
+        "generated_at_local": now,
+        "volumes": volumes,
+        **snap.__dict__,
     }
 
 
@@ -178,11 +204,17 @@ def build_archive(job: SupervisionFile, path: Path, progress: Progress) -> Snaps
             archive.add_evidence(zipped, storage, evidence)
         progress("Audit events", 0)
         archive.write_events(
-            zipped, events_for_matter(matter.pk).filter(id__lte=snap.last_event_id),
-            withhold=lambda event: not job.shows_walls and event.action.startswith("wall."))
-        context.update(engagements=engagements, engagement_count=len(engagements),
-                       audit_files=[(name, zipped.hashes[name])
-                                    for name in (archive.EVENTS_JSONL, archive.EVENTS_CSV)])
+            zipped,
+            events_for_matter(matter.pk).filter(id__lte=snap.last_event_id),
+            withhold=lambda event: not job.shows_walls and event.action.startswith("wall."),
+        )
+        context.update(
+            engagements=engagements,
+            engagement_count=len(engagements),
+            audit_files=[
+                (name, zipped.hashes[name]) for name in (archive.EVENTS_JSONL, archive.EVENTS_CSV)
+            ],
+        )
         _write_volumes(zipped, storage, job, snap, context, progress)
         archive.add_metadata(zipped, _metadata(job, snap, volumes))
         archive.add_verifier(zipped)
@@ -191,15 +223,28 @@ def build_archive(job: SupervisionFile, path: Path, progress: Progress) -> Snaps
     return snap
 
 
-def _write_volumes(zipped: archive.ArchiveWriter, storage: ScannedFileSystemStorage,
-                   job: SupervisionFile, snap: Snapshot, context: dict[str, Any],
-                   progress: Progress) -> None:
-    volume, pages, in_volume, first, done = 1, [], 0, 1, 0
+def _write_volumes(
+    zipped: archive.ArchiveWriter,
+    storage: ScannedFileSystemStorage,
+    job: SupervisionFile,
+    snap: Snapshot,
+    context: dict[str, Any],
+    progress: Progress,
+) -> None:
+    pages: list[str] = []
+    volume, in_volume, first, done = 1, 0, 1, 0
 
     def render() -> None:
         name = "report.pdf" if volume == 1 else f"report-volume-{volume:02d}.pdf"
-        html = report.volume_html({**context, "volume": volume, "first_task": first,
-                                   "last_task": done, "tasks_html": SafeString("".join(pages))})
+        html = report.volume_html(
+            {
+                **context,
+                "volume": volume,
+                "first_task": first,
+                "last_task": done,
+                "tasks_html": SafeString("".join(pages)),
+            }
+        )
         with zipped.member(name) as target:
             report.write_pdf(html, cast(IO[bytes], target))
 
@@ -223,15 +268,20 @@ def _write_volumes(zipped: archive.ArchiveWriter, storage: ScannedFileSystemStor
 
 def _metadata(job: SupervisionFile, snap: Snapshot, volumes: int) -> dict[str, Any]:
     return {
-        "format": "lpo-tracker-supervision-file/1", "job": job.pk,
-        "matter_id": job.matter_id, "matter_number": job.matter.number,
+        "format": "lpo-tracker-supervision-file/1",
+        "job": job.pk,
+        "matter_id": job.matter_id,
+        "matter_number": job.matter.number,
         "generated_by": job.requested_by.get_username(),
         "generated_at": timezone.now().astimezone(dt.UTC).isoformat(),
-        "head_hash": snap.head_hash, "last_event_id": snap.last_event_id,
-        "event_count": snap.event_count, "task_count": snap.task_count,
+        "head_hash": snap.head_hash,
+        "last_event_id": snap.last_event_id,
+        "event_count": snap.event_count,
+        "task_count": snap.task_count,
         "chain_verified_at_generation": snap.chain_ok,
         "firm_head": {"id": snap.firm_head_id, "hash": snap.firm_head_hash},
-        "report_volumes": volumes, "wall_events_withheld": not job.shows_walls,
+        "report_volumes": volumes,
+        "wall_events_withheld": not job.shows_walls,
     }
 
 
@@ -254,7 +304,8 @@ def supervision_file_generate(*, job_id: int) -> None:
     """
     now = timezone.now()
     if not SupervisionFile.objects.filter(pk=job_id, status=FileStatus.QUEUED).update(
-            status=FileStatus.RUNNING, started_at=now, heartbeat_at=now):
+        status=FileStatus.RUNNING, started_at=now, heartbeat_at=now
+    ):
         return
     job = SupervisionFile.objects.select_related("matter", "requested_by").get(pk=job_id)
     folder = Path(default_storage.path(f"{FOLDER}/{job.matter_id}"))
@@ -266,12 +317,14 @@ def supervision_file_generate(*, job_id: int) -> None:
         nonlocal total
         total += advanced
         if not SupervisionFile.objects.filter(pk=job.pk, status=FileStatus.RUNNING).update(
-                stage=stage[:120], progress_done=total, heartbeat_at=timezone.now()):
+            stage=stage[:120], progress_done=total, heartbeat_at=timezone.now()
+        ):
             raise GenerationAbandoned(f"job {job.pk} is no longer running")
 
     try:
         SupervisionFile.objects.filter(pk=job.pk).update(
-            progress_total=collect.matter_tasks(job.matter).count())
+            progress_total=collect.matter_tasks(job.matter).count()
+        )
         snap = build_archive(job, part, progress)
         with part.open("rb") as written:
             os.fsync(written.fileno())
@@ -291,17 +344,35 @@ def _publish(job: SupervisionFile, final: Path, snap: Snapshot) -> None:
     name = f"{FOLDER}/{job.matter_id}/{final.name}"
     with transaction.atomic():
         published = SupervisionFile.objects.filter(pk=job.pk, status=FileStatus.RUNNING).update(
-            status=FileStatus.DONE, file_name=name, sha256=sha256, size=size,
-            head_hash=snap.head_hash, event_count=snap.event_count, task_count=snap.task_count,
-            progress_done=snap.task_count, stage="Ready", finished_at=timezone.now())
+            status=FileStatus.DONE,
+            file_name=name,
+            sha256=sha256,
+            size=size,
+            head_hash=snap.head_hash,
+            event_count=snap.event_count,
+            task_count=snap.task_count,
+            progress_done=snap.task_count,
+            stage="Ready",
+            finished_at=timezone.now(),
+        )
         if not published:
             final.unlink(missing_ok=True)
             raise GenerationAbandoned(f"job {job.pk} is no longer running")
-        audit_record(actor=job.requested_by, action="supervision_file.generated", obj=job,
-                     matter_id=job.matter_id,
-                     after={"job": job.pk, "sha256": sha256, "size": size,
-                            "head_hash": snap.head_hash, "last_event_id": snap.last_event_id,
-                            "events": snap.event_count, "tasks": snap.task_count})
+        audit_record(
+            actor=job.requested_by,
+            action="supervision_file.generated",
+            obj=job,
+            matter_id=job.matter_id,
+            after={
+                "job": job.pk,
+                "sha256": sha256,
+                "size": size,
+                "head_hash": snap.head_hash,
+                "last_event_id": snap.last_event_id,
+                "events": snap.event_count,
+                "tasks": snap.task_count,
+            },
+        )
 
 
 # --- Download -----------------------------------------------------------------------------
@@ -316,7 +387,11 @@ def supervision_file_open(*, actor: User, job: SupervisionFile) -> IO[bytes]:
     if job.shows_walls and not may_see_walls(actor, job.matter):
         raise NotEligible("This file shows who is screened from the matter.", code="walls")
     handle = default_storage.open(job.file_name, "rb")
-    audit_record(actor=actor, action="supervision_file.downloaded", obj=job,
-                 matter_id=job.matter_id,
-                 after={"job": job.pk, "sha256": job.sha256, "size": job.size})
+    audit_record(
+        actor=actor,
+        action="supervision_file.downloaded",
+        obj=job,
+        matter_id=job.matter_id,
+        after={"job": job.pk, "sha256": job.sha256, "size": job.size},
+    )
     return cast(IO[bytes], handle)

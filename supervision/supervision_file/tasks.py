@@ -14,7 +14,12 @@ from supervision.supervision_file.services import supervision_file_generate
 GENERATION_TIME_LIMIT = 3600
 
 
-@shared_task(name="supervision.supervision_file_generate", acks_late=False, ignore_result=True,
-             soft_time_limit=GENERATION_TIME_LIMIT, time_limit=GENERATION_TIME_LIMIT + 60)
+@shared_task(
+    name="supervision.supervision_file_generate",
+    acks_late=False,
+    ignore_result=True,
+    soft_time_limit=GENERATION_TIME_LIMIT,
+    time_limit=GENERATION_TIME_LIMIT + 60,
+)
 def supervision_file_generate_task(job_id: int) -> None:
     supervision_file_generate(job_id=job_id)

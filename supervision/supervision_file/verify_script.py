@@ -82,8 +82,9 @@ def as_cells(event: dict[str, object]) -> dict[str, str]:
     return cells
 
 
-def check_events(root: Path, metadata: dict[str, object], head: str | None,
-                 problems: list[str]) -> list[dict[str, str]]:
+def check_events(
+    root: Path, metadata: dict[str, object], head: str | None, problems: list[str]
+) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     previous: str | None = None
     with (root / EVENTS_JSONL).open(encoding="utf-8") as stream:
@@ -101,42 +102,62 @@ def check_events(root: Path, metadata: dict[str, object], head: str | None,
                 continue  # unkeyed legacy events carry no matter link
             expected = chain.GENESIS_HASH if previous is None else previous
             if previous is not None and cells["matter_prev_hash"] != expected:
-                problems.append(f"{where} (event {cells['id']}): its link to the previous "
-                                "event is broken (an event was removed, added or reordered)")
+                problems.append(
+                    f"{where} (event {cells['id']}): its link to the previous "
+                    "event is broken (an event was removed, added or reordered)"
+                )
             previous = cells["matter_hash"]
     recorded_head = str(metadata["head_hash"])
     if len(rows) != metadata["event_count"]:
-        problems.append(f"{EVENTS_JSONL}: {len(rows)} events, the file records "
-                        f"{metadata['event_count']}")
+        problems.append(
+            f"{EVENTS_JSONL}: {len(rows)} events, the file records {metadata['event_count']}"
+        )
     if (previous or "") != recorded_head:
-        problems.append(f"{EVENTS_JSONL}: the chain ends at {previous or 'nothing'}, not at "
-                        f"the recorded head {recorded_head}")
+        problems.append(
+            f"{EVENTS_JSONL}: the chain ends at {previous or 'nothing'}, not at "
+            f"the recorded head {recorded_head}"
+        )
     if head is not None and head.strip().lower() != recorded_head:
-        problems.append(f"the head hash given ({head}) is not the one this file records "
-                        f"({recorded_head})")
+        problems.append(
+            f"the head hash given ({head}) is not the one this file records ({recorded_head})"
+        )
     return rows
 
 
 def check_csv(root: Path, rows: list[dict[str, str]], problems: list[str]) -> None:
-    csv_rows = [{name: chain.unescape_cell(row[name]) for name in chain.CSV_COLUMNS}
-                for row in chain.read_csv(str(root / EVENTS_CSV))]
+    csv_rows = [
+        {name: chain.unescape_cell(row[name]) for name in chain.CSV_COLUMNS}
+        for row in chain.read_csv(str(root / EVENTS_CSV))
+    ]
     if len(csv_rows) != len(rows):
-        problems.append(f"{EVENTS_CSV}: {len(csv_rows)} events, the JSON Lines file has "
-                        f"{len(rows)}")
+        problems.append(
+            f"{EVENTS_CSV}: {len(csv_rows)} events, the JSON Lines file has {len(rows)}"
+        )
     for number, (from_csv, from_jsonl) in enumerate(zip(csv_rows, rows, strict=False), 2):
         if from_csv != from_jsonl:
             changed = [name for name in chain.CSV_COLUMNS if from_csv[name] != from_jsonl[name]]
-            problems.append(f"{EVENTS_CSV} line {number}: differs from the JSON Lines event "
-                            f"({', '.join(changed)})")
+            problems.append(
+                f"{EVENTS_CSV} line {number}: differs from the JSON Lines event "
+                f"({', '.join(changed)})"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Verify an LPO Tracker supervision file.")
-    parser.add_argument("folder", nargs="?", default=str(HERE),
-                        help="the unpacked file (default: this script's folder)")
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        default=str(HERE),
+        help="the unpacked file (default: this script's folder)",
+    )
     parser.add_argument("--head", help="the head hash printed on the report's cover")
-    parser.add_argument("--matter-key", action="append", default=[], metavar="KEY_ID=HEX",
-                        help="the matter key (`manage.py audit_matter_key`): checks every seal")
+    parser.add_argument(
+        "--matter-key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=HEX",
+        help="the matter key (`manage.py audit_matter_key`): checks every seal",
+    )
     args = parser.parse_args(argv)
     root = Path(args.folder)
     problems: list[str] = []
@@ -158,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"BROKEN {problem}")
     if problems:
         return 1
-    print(f"OK: {files} files match the manifest; {len(rows)} audit events link up to the "
-          f"head {metadata['head_hash']}{sealed}")
+    print(
+        f"OK: {files} files match the manifest; {len(rows)} audit events link up to the "
+        f"head {metadata['head_hash']}{sealed}"
+    )
     return 0
 
 

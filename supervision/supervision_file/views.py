@@ -31,8 +31,13 @@ def _panel_context(request: HttpRequest, matter: Matter) -> dict[str, Any]:
         # A job whose worker stopped reporting is shown as what it is: failed.
         job.shown_status = FileStatus.FAILED if job.is_stale(now) else job.status  # type: ignore[attr-defined]
     active = next((job for job in files if job.shown_status in ("queued", "running")), None)  # type: ignore[attr-defined]
-    return {"matter": matter, "files": files, "active": active,
-            "latest": files[0] if files else None, "poll_seconds": POLL_SECONDS}
+    return {
+        "matter": matter,
+        "files": files,
+        "active": active,
+        "latest": files[0] if files else None,
+        "poll_seconds": POLL_SECONDS,
+    }
 
 
 @staff_view
@@ -70,7 +75,8 @@ def supervision_file_download(request: HttpRequest, pk: int) -> FileResponse:
     if job.status != FileStatus.DONE:
         raise Http404("This file is not ready.")
     handle = supervision_file_open(actor=signed_in_user(request), job=job)
-    response = FileResponse(handle, as_attachment=True, filename=job.download_name,
-                            content_type="application/zip")
+    response = FileResponse(
+        handle, as_attachment=True, filename=job.download_name, content_type="application/zip"
+    )
     response["Cache-Control"] = "no-store"
     return response

@@ -35,16 +35,28 @@ def fill_matter(cast: Cast) -> Matter:
     sign-off, delivery, a moved due date, a reminder sent), one sent back for changes and
     one still in draft."""
     delivered = cast.advance(cast.task, TaskStatus.IN_REVIEW)
-    task_change_due_date(actor=cast.staff_on, task=delivered, kind="sla",
-                         new_value=timezone.now() + dt.timedelta(days=9),
-                         reason="The client sent a second custodian")
-    ReminderRecord.objects.create(kind=ReminderKind.TASK_DUE_SOON, object_type="matters.task",
-                                  object_id=delivered.pk, threshold="-24h",
-                                  recipients=[cast.vendor_a_user.pk], sent_at=timezone.now())
+    task_change_due_date(
+        actor=cast.staff_on,
+        task=delivered,
+        kind="sla",
+        new_value=timezone.now() + dt.timedelta(days=9),
+        reason="The client sent a second custodian",
+    )
+    ReminderRecord.objects.create(
+        kind=ReminderKind.TASK_DUE_SOON,
+        object_type="matters.task",
+        object_id=delivered.pk,
+        threshold="-24h",
+        recipients=[cast.vendor_a_user.pk],
+        sent_at=timezone.now(),
+    )
     cast.advance(delivered, TaskStatus.DELIVERED)
     reworked = cast.advance(cast.new_task(title="Privilege log"), TaskStatus.CHANGES_REQUESTED)
-    submission_create(actor=cast.vendor_a_user, task=reworked,
-                      upload=f.pdf_upload("second pass", name="privilege-log-v2.pdf"))
+    submission_create(
+        actor=cast.vendor_a_user,
+        task=reworked,
+        upload=f.pdf_upload("second pass", name="privilege-log-v2.pdf"),
+    )
     review_start(actor=cast.attorney, task=reworked)
     cast.new_task(title="Deposition summary")
     return cast.matter
@@ -65,8 +77,13 @@ def unpack(job: SupervisionFile, folder: Path) -> Path:
 
 def run_verify(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 (a fixed interpreter and our own script)
-        [PLAIN_PYTHON, "-I", "verify.py", *args], cwd=folder, capture_output=True,
-        text=True, timeout=120, check=False)
+        [PLAIN_PYTHON, "-I", "verify.py", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def sha256_file(path: Path) -> str:
