@@ -28,9 +28,7 @@ class RemoteFetchRefused(ValueError):
 
 
 def font_dir() -> Path:
-    return Path(
-        getattr(settings, "SUPERVISION_FILE_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
-    ).resolve()
+    return Path(settings.SUPERVISION_FILE_FONT_DIR).resolve()
 
 
 def check_local(url: str) -> Path:
