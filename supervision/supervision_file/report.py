@@ -23,6 +23,18 @@ from django.template.loader import render_to_string
 TASKS_PER_VOLUME = 500
 
 
+# What the report says of each task, in order: one template per part, each given the
+# task's `section` (collect.TaskSection). Quality control (issue 16) adds its part here,
+# after the versions and their reviews: "supervision/file/task/_qc.html".
+TASK_PARTS = [
+    "supervision/file/task/_versions.html",
+    "supervision/file/task/_signoff.html",
+    "supervision/file/task/_delivery.html",
+    "supervision/file/task/_due_dates.html",
+    "supervision/file/task/_reminders.html",
+]
+
+
 class RemoteFetchRefused(ValueError):
     """WeasyPrint asked for a resource the report may not load."""
 
@@ -79,7 +91,10 @@ def volume_html(context: dict[str, Any]) -> str:
 
 def tasks_html(sections: list[Any], context: dict[str, Any]) -> str:
     """A batch of tasks' pages, appended to the volume being built."""
-    return render_to_string("supervision/file/_tasks.html", {**context, "sections": sections})
+    return render_to_string(
+        "supervision/file/_tasks.html",
+        {**context, "sections": sections, "task_parts": TASK_PARTS},
+    )
 
 
 def write_pdf(html: str, target: IO[bytes]) -> None:
