@@ -66,7 +66,9 @@ def _clone(templates: list[Any], copies: int, matter: Any, engagement: Any) -> N
             template = templates[copy % len(templates)]
             task = Task.objects.get(pk=template.pk)
             task.pk, task.id, task.matter, task.engagement = None, None, matter, engagement
-            task.approved_signoff_id = None
+            # In review until its sign-off exists (the check constraint is not a trigger).
+            task.approved_signoff_id, status = None, task.status
+            task.status = "in_review"
             task.title = f"{template.title} (copy {copy})"
             Task.objects.bulk_create([task])
             signed = None
@@ -87,7 +89,7 @@ def _clone(templates: list[Any], copies: int, matter: Any, engagement: Any) -> N
                     SignOff.objects.bulk_create([signoff])
                     signed = signoff
             if signed is not None:
-                Task.objects.filter(pk=task.pk).update(approved_signoff=signed)
+                Task.objects.filter(pk=task.pk).update(approved_signoff=signed, status=status)
             made.append((task, signed))
     for start in range(0, len(made), 200):
         with transaction.atomic():
