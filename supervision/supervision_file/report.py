@@ -10,6 +10,7 @@ its own, so memory follows one volume, not the matter.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from pathlib import Path
 from typing import IO, Any
@@ -21,6 +22,7 @@ from django.template.loader import render_to_string
 # WeasyPrint lays out a whole document in memory; this many tasks per volume keeps a volume
 # to a few hundred pages (docs/performance.md, "The supervision file").
 TASKS_PER_VOLUME = 500
+STYLESHEET = Path(__file__).with_name("report.css")
 
 
 # What the report says of each task, in order: one template per part, each given the
@@ -74,19 +76,9 @@ def local_url_fetcher() -> Any:
     return _fetcher_class()(allowed_protocols=("file",), allow_redirects=False)
 
 
-def font_faces() -> dict[str, str]:
-    """The fonts' file URLs for the stylesheet's @font-face rules."""
-    folder = font_dir()
-    return {
-        "regular": (folder / "DejaVuSans.ttf").as_uri(),
-        "bold": (folder / "DejaVuSans-Bold.ttf").as_uri(),
-        "mono": (folder / "DejaVuSansMono.ttf").as_uri(),
-    }
-
-
 def volume_html(context: dict[str, Any]) -> str:
     """One volume as HTML: the cover and engagements in volume 1, then its tasks."""
-    return render_to_string("supervision/file/report.html", {**context, "fonts": font_faces()})
+    return render_to_string("supervision/file/report.html", context)
 
 
 def tasks_html(sections: list[Any], context: dict[str, Any]) -> str:
@@ -97,13 +89,23 @@ def tasks_html(sections: list[Any], context: dict[str, Any]) -> str:
     )
 
 
-def write_pdf(html: str, target: IO[bytes]) -> None:
-    """Render `html` as PDF into `target` (a ZIP member opened for writing)."""
-    from weasyprint import HTML  # imported here: loading Pango costs ~0.3 s
+def write_pdf(html: str, target: IO[bytes], *, footer: str) -> None:
+    """Render `html` as PDF into `target` (a ZIP member opened for writing), with the
+    stylesheet beside this module and `footer` at the foot of every page but the cover."""
+    from weasyprint import CSS, HTML  # imported here: loading Pango costs ~0.3 s
 
     # WeasyPrint logs a line per page at INFO: thousands for a large matter.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-
-    HTML(
-        string=html, url_fetcher=local_url_fetcher(), base_url=font_dir().as_uri() + "/"
-    ).write_pdf(target)
+    fetcher = local_url_fetcher()
+    fonts = font_dir().as_uri() + "/"
+    footer_text = json.dumps(footer, ensure_ascii=False)  # a quoted CSS string
+    stylesheets = [
+        CSS(filename=str(STYLESHEET), base_url=fonts, url_fetcher=fetcher),
+        CSS(
+            string=f"@page {{ @bottom-left {{ content: {footer_text} }} }}",
+            url_fetcher=fetcher,
+        ),
+    ]
+    HTML(string=html, url_fetcher=fetcher, base_url=fonts).write_pdf(
+        target, stylesheets=stylesheets
+    )

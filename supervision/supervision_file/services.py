@@ -246,7 +246,12 @@ def _write_volumes(
             }
         )
         with zipped.member(name) as target:
-            report.write_pdf(html, cast(IO[bytes], target))
+            report.write_pdf(
+                html,
+                cast(IO[bytes], target),
+                footer=f"Supervision file · {job.matter.number} · volume {volume} "
+                f"of {context['volumes']}",
+            )
 
     for batch in collect.task_batches(job.matter, max_task_id=snap.max_task_id):
         for section in batch:

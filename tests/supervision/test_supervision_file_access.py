@@ -158,7 +158,7 @@ def test_a_file_showing_walls_goes_only_to_those_who_may_see_walls(
 def test_a_crash_mid_generation_leaves_no_file_and_the_job_failed_with_a_retry(
     client: Client, cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(html: str, target: object) -> None:
+    def crash(html: str, target: object, *, footer: str) -> None:
         target.write(b"%PDF-1.7 half a report")  # type: ignore[attr-defined]
         raise OSError("disk full")
 
@@ -255,4 +255,4 @@ def test_the_report_fetches_nothing_remote() -> None:
     ):
         with pytest.raises(report.RemoteFetchRefused):
             report.check_local(url)
-    assert report.check_local(report.font_faces()["regular"]).is_file()
+    assert report.check_local((report.font_dir() / "DejaVuSans.ttf").as_uri()).is_file()
