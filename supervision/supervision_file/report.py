@@ -93,19 +93,24 @@ def write_pdf(html: str, target: IO[bytes], *, footer: str) -> None:
     """Render `html` as PDF into `target` (a ZIP member opened for writing), with the
     stylesheet beside this module and `footer` at the foot of every page but the cover."""
     from weasyprint import CSS, HTML  # imported here: loading Pango costs ~0.3 s
+    from weasyprint.text.fonts import FontConfiguration
 
     # WeasyPrint logs a line per page at INFO: thousands for a large matter.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     fetcher = local_url_fetcher()
+    # The @font-face rules of a separate stylesheet load only through a font configuration
+    # shared by the stylesheet and the rendering.
+    font_config = FontConfiguration()
     fonts = font_dir().as_uri() + "/"
     footer_text = json.dumps(footer, ensure_ascii=False)  # a quoted CSS string
     stylesheets = [
-        CSS(filename=str(STYLESHEET), base_url=fonts, url_fetcher=fetcher),
+        CSS(filename=str(STYLESHEET), base_url=fonts, url_fetcher=fetcher,
+            font_config=font_config),
         CSS(
             string=f"@page {{ @bottom-left {{ content: {footer_text} }} }}",
             url_fetcher=fetcher,
         ),
     ]
     HTML(string=html, url_fetcher=fetcher, base_url=fonts).write_pdf(
-        target, stylesheets=stylesheets
+        target, stylesheets=stylesheets, font_config=font_config
     )
