@@ -104,8 +104,7 @@ def write_pdf(html: str, target: IO[bytes], *, footer: str) -> None:
     fonts = font_dir().as_uri() + "/"
     footer_text = json.dumps(footer, ensure_ascii=False)  # a quoted CSS string
     stylesheets = [
-        CSS(filename=str(STYLESHEET), base_url=fonts, url_fetcher=fetcher,
-            font_config=font_config),
+        CSS(filename=str(STYLESHEET), base_url=fonts, url_fetcher=fetcher, font_config=font_config),
         CSS(
             string=f"@page {{ @bottom-left {{ content: {footer_text} }} }}",
             url_fetcher=fetcher,

@@ -55,6 +55,14 @@ def test_the_pdf_opens_and_its_cover_names_the_matter_and_the_chain_head(unpacke
     )
     assert last is not None and last.matter_hash == metadata["head_hash"]
     assert "the matter's chain verified" in cover
+    # The fonts are the shipped ones, embedded (no system fallback, nothing fetched).
+    fonts = {
+        str(font["/BaseFont"])
+        for font in PdfReader(folder / "report.pdf").pages[0]["/Resources"]["/Font"].values()
+        if "/BaseFont" in font.get_object()
+    }
+    assert any(name.endswith("Report-Sans") for name in fonts), fonts
+    assert any(name.endswith("Report-Mono") for name in fonts), fonts
 
 
 def test_the_report_holds_the_sign_off_vetting_and_consent(unpacked) -> None:
