@@ -133,12 +133,23 @@ def generate_child(matter_id: int, *, trace: bool) -> dict[str, Any]:
     from django.contrib.auth.models import User
 
     from matters.models import Matter
+    from supervision.supervision_file import report
     from supervision.supervision_file.models import SupervisionFile
     from supervision.supervision_file.services import (
         supervision_file_generate,
         supervision_file_request,
     )
 
+    # The peak RSS after each PDF volume: flat from the first volume on means the memory is
+    # bounded by a volume, not by the matter.
+    peaks: list[float] = []
+    render = report.write_pdf
+
+    def measured(*args: Any, **kwargs: Any) -> None:
+        render(*args, **kwargs)
+        peaks.append(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+
+    report.write_pdf = measured  # type: ignore[assignment]
     matter = Matter.objects.get(pk=matter_id)
     job = supervision_file_request(actor=User.objects.get(pk=matter.responsible_attorney_id),
                                    matter=matter)
@@ -153,7 +164,8 @@ def generate_child(matter_id: int, *, trace: bool) -> dict[str, Any]:
             "events": job.event_count, "zip_bytes": job.size, "wall_s": round(wall, 1),
             "cpu_s": round(cpu, 1), "peak_rss_mib": round(
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "tracemalloc_peak_mib": round(traced / 2**20, 1) if traced else None}
+            "tracemalloc_peak_mib": round(traced / 2**20, 1) if traced else None,
+            "peak_rss_after_each_volume_mib": peaks, "load_average": os.getloadavg()}
 
 
 def _child(matter_id: int, trace: bool) -> dict[str, Any]:
