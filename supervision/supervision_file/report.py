@@ -19,9 +19,11 @@ from urllib.parse import unquote, urlparse
 from django.conf import settings
 from django.template.loader import render_to_string
 
-# WeasyPrint lays out a whole document in memory; this many tasks per volume keeps a volume
-# to a few hundred pages (docs/performance.md, "The supervision file").
-TASKS_PER_VOLUME = 500
+# WeasyPrint lays out a whole document in memory, so a volume's size, not the matter's, sets
+# the worker's peak memory (docs/performance.md, "The supervision file"). Tasks are read in
+# batches that fill a volume exactly, so the cover's count of volumes is the number written.
+TASKS_PER_VOLUME = 250
+BATCHES_PER_VOLUME = 2
 STYLESHEET = Path(__file__).with_name("report.css")
 
 

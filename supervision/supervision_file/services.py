@@ -253,7 +253,12 @@ def _write_volumes(
                 f"of {context['volumes']}",
             )
 
-    for batch in collect.task_batches(job.matter, max_task_id=snap.max_task_id):
+    batches = collect.task_batches(
+        job.matter,
+        max_task_id=snap.max_task_id,
+        batch_size=report.TASKS_PER_VOLUME // report.BATCHES_PER_VOLUME,
+    )
+    for batch in batches:
         for section in batch:
             for signoff in section.task.signoffs.all():
                 evidence = collect.signed_version(signoff)

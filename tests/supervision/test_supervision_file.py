@@ -200,3 +200,22 @@ def test_a_rewritten_event_is_caught_by_its_seal_with_the_matter_key(unpacked) -
     result = run_verify(folder, "--matter-key", f"{key_id}={matter_key(key, cast.matter.pk).hex()}")
     assert result.returncode == 1
     assert "does not match its matter hash" in result.stdout
+
+
+def test_a_large_matter_is_printed_in_volumes_each_listed_and_verified(
+    cast: Cast, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supervision.supervision_file import report
+
+    monkeypatch.setattr(report, "TASKS_PER_VOLUME", 2)  # one task a batch, two a volume
+    matter = fill_matter(cast)  # three tasks: two volumes
+    job = generate(cast.attorney, matter)
+    folder = unpack(job, tmp_path / "file")
+    assert sorted(p.name for p in folder.glob("report*.pdf")) == [
+        "report-volume-02.pdf",
+        "report.pdf",
+    ]
+    assert "in 2 volumes" in " ".join(_cover_text(folder).split())
+    second = " ".join(PdfReader(folder / "report-volume-02.pdf").pages[0].extract_text().split())
+    assert "volume 2 of 2: tasks 3–3 of 3" in second
+    assert run_verify(folder).returncode == 0
