@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -56,9 +57,10 @@ def test_the_pdf_opens_and_its_cover_names_the_matter_and_the_chain_head(unpacke
     assert last is not None and last.matter_hash == metadata["head_hash"]
     assert "the matter's chain verified" in cover
     # The fonts are the shipped ones, embedded (no system fallback, nothing fetched).
+    resources: Any = PdfReader(folder / "report.pdf").pages[0]["/Resources"]
     fonts = {
-        str(font["/BaseFont"])
-        for font in PdfReader(folder / "report.pdf").pages[0]["/Resources"]["/Font"].values()
+        str(font.get_object()["/BaseFont"])
+        for font in resources["/Font"].values()
         if "/BaseFont" in font.get_object()
     }
     assert any(name.endswith("Report-Sans") for name in fonts), fonts
