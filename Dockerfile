@@ -41,6 +41,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=lpo_tracker.settings
 
 WORKDIR /app
+# The supervision file's PDF report (WeasyPrint) needs Pango and the fonts it embeds; the
+# only system packages this stage installs (no compiler, no pip).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 lpo
 COPY --from=build /opt/venv /opt/venv
 

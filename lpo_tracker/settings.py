@@ -214,6 +214,10 @@ STORAGES = {
         )
     },
 }
+# The fonts the supervision file's PDF report embeds (Debian's fonts-dejavu-core); the report
+# loads no other file and nothing from the network (supervision/supervision_file/report.py).
+SUPERVISION_FILE_FONT_DIR = env_str("SUPERVISION_FILE_FONT_DIR",
+                                    "/usr/share/fonts/truetype/dejavu")
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 200, minimum=1) * 1024 * 1024
 # The whole request body of an upload: the file plus multipart framing and the form's other
 # fields. nginx's client_max_body_size (deploy/nginx.conf) is the same figure.

@@ -291,6 +291,42 @@ def is_firm_admin(user: AnyUser) -> bool:
     return bool(user.is_authenticated and user.is_active and user.has_perm("matters.change_matter"))
 
 
+def may_compile_supervision_file(user: AnyUser, matter: Matter, *,
+                                 supervises: bool | None = None,
+                                 screened: bool | None = None) -> bool:
+    """Generate and download the matter's supervision file: its responsible and supervising
+    attorneys (the supervise grant, which the responsible attorney always holds) and the
+    firm's risk role (`is_firm_admin`); never a vendor user, never anyone screened from it.
+    A page that already knows whether the user supervises or is screened passes it."""
+    if not _firm_user(user):
+        return False
+    if screened if screened is not None else is_screened(user, matter):
+        return False
+    if supervises if supervises is not None else user_has_matter_perm(user, matter, SUPERVISE):
+        return True
+    return is_firm_admin(user)
+
+
+def get_matter_for_supervision_file(user: AnyUser, pk: int) -> Matter:
+    """The matter of a supervision-file page: 404 for anyone who may not see the matter (the
+    risk role sees every matter here) or is screened from it, 403 for those who may see it
+    but not compile its file (a team member without the supervise grant)."""
+    matter = Matter.objects.select_related("client", "responsible_attorney").filter(pk=pk).first()
+    if matter is None or not _firm_user(user) or is_screened(user, matter):
+        raise Http404("No such matter.")
+    if not (is_firm_admin(user) or matters_with_perm(user, VIEW).filter(pk=pk).exists()):
+        raise Http404("No such matter.")
+    if not may_compile_supervision_file(user, matter):
+        raise PermissionDenied("The supervision file is for the matter's attorneys and risk.")
+    return matter
+
+
+def may_see_walls(user: AnyUser, matter: Matter) -> bool:
+    """Who is screened, and why: those who may change the matter and the firm's admins (the
+    matter page and the audit export show walls to them only)."""
+    return is_firm_admin(user) or user_has_matter_perm(user, matter, CHANGE)
+
+
 def may_manage_team(user: AnyUser, matter: Matter) -> bool:
     """Add or remove the matter's people: its team (change_matter on it) or a firm admin."""
     return user_has_matter_perm(user, matter, CHANGE) or is_firm_admin(user)

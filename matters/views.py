@@ -77,6 +77,7 @@ from matters.selectors import (
     get_task_for,
     is_firm_admin,
     matters_visible_to,
+    may_compile_supervision_file,
     may_manage_task_templates,
     supervisor_standing,
     task_count,
@@ -378,6 +379,8 @@ def _detail_context(request: HttpRequest, matter: Matter) -> dict[str, Any]:
         # New work (tasks, engagements) only while the matter is open (require_matter_open).
         "can_add_work": can_change and matter.status == MatterStatus.OPEN,
         "can_manage_people": can_change or is_firm_admin(user),
+        "can_supervision_file": may_compile_supervision_file(
+            user, matter, supervises=can_supervise, screened=user.pk in screened_ids),
         "parties": Party.objects.filter(matter=matter).order_by("name"),
         "team": [m for m in memberships if m.role == MatterRole.TEAM],
         "supervisors": [(m, standing[m.user_id]) for m in supervisors],

@@ -558,3 +558,5 @@ from supervision.qc.models import (  # noqa: E402, F401
 )
 from supervision.staff_models import EngagementRating, MatterAcknowledgement  # noqa: E402, F401
 
+# The supervision file's job lives in its subpackage; imported here so Django registers it.
+from supervision.supervision_file.models import SupervisionFile  # noqa: E402, F401

@@ -34,6 +34,7 @@ from supervision.reminders import (
     reminders_sweep,
     review_waiting_notify,
 )
+from supervision.supervision_file.tasks import supervision_file_generate_task  # noqa: F401
 
 logger = logging.getLogger(__name__)
 

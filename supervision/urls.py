@@ -6,6 +6,7 @@ from django.urls import URLPattern, path
 
 from supervision import rating_views, views
 from supervision.qc import views as qc_views
+from supervision.supervision_file import views as file_views
 
 app_name = "supervision"
 
@@ -29,6 +30,14 @@ urlpatterns: list[URLPattern] = [
     path("submissions/<int:pk>/inline/", views.submission_inline, name="submission_inline"),
     path("ratings/engagements/<int:pk>/", rating_views.engagement_rating,
          name="engagement_rating"),
+    path("matters/<int:pk>/supervision-file/", file_views.supervision_file_page,
+         name="supervision_file"),
+    path("matters/<int:pk>/supervision-file/panel/", file_views.supervision_file_panel,
+         name="supervision_file_panel"),
+    path("matters/<int:pk>/supervision-file/generate/", file_views.supervision_file_generate,
+         name="supervision_file_generate"),
+    path("supervision-files/<int:pk>/download/", file_views.supervision_file_download,
+         name="supervision_file_download"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all,

@@ -30,7 +30,7 @@ def events_for_matter(
     return events.order_by("id")
 
 
-def _csv_row(event: AuditEvent, *, withheld: bool) -> list[object]:
+def event_row(event: AuditEvent, *, withheld: bool) -> list[object]:
     """One row: every sealed field in the exact form it was sealed, so the file alone can be
     re-verified (`lpo_tracker/audit/chain.py`). A withheld row keeps only its id, time,
     matter and hashes: the links of the matter chain run through it."""
@@ -60,7 +60,7 @@ def event_rows(
     """The export's rows, read from the database in chunks. `withhold` names events whose
     content this reader may not see: they come out as withheld rows."""
     for event in events.iterator(chunk_size=2000):
-        yield _csv_row(event, withheld=withhold is not None and withhold(event))
+        yield event_row(event, withheld=withhold is not None and withhold(event))
 
 
 def write_events_csv(

@@ -224,7 +224,11 @@ def test_the_image_is_built_in_stages_and_ships_only_the_production_lock() -> No
     assert re.search(r"uv pip install .*--require-hashes .*-r \S*requirements\.lock", build)
     # The final stage installs nothing: it copies the built virtualenv.
     assert "COPY --from=build /opt/venv /opt/venv" in app
-    assert not re.search(r"pip install|apt-get|requirements", app)
+    assert not re.search(r"pip install|requirements", app)
+    # Its one system install: Pango and the fonts of the supervision file's PDF report.
+    installs = re.findall(r"apt-get install -y --no-install-recommends ([^&]+)", app)
+    assert [set(i.split()) for i in installs] == [
+        {"libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"}]
     assert "manage.py collectstatic --noinput" in app
     assert_runs_project_code(["manage.py", "collectstatic"])
 

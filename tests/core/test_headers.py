@@ -107,6 +107,8 @@ PK_OF = {
     "supervision:submission_download": "submission",
     "supervision:submission_inline": "submission",
     "supervision:notification_read": "notification",
+    "supervision:supervision_file": "matter", "supervision:supervision_file_panel": "matter",
+    "supervision:supervision_file_generate": "matter",
 }
 
 

@@ -16,7 +16,7 @@ ROOT = Path(settings.BASE_DIR)
 DEV_TOOLS = {
     "pytest", "pytest-django", "pytest-xdist", "factory-boy", "time-machine", "hypothesis",
     "ruff", "mypy", "django-stubs", "celery-types", "pyyaml", "playwright",
-    "axe-playwright-python", "locust", "aiosmtpd", "gevent", "greenlet",
+    "axe-playwright-python", "locust", "aiosmtpd", "gevent", "greenlet", "pypdf",
 }
 
 

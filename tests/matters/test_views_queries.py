@@ -72,10 +72,12 @@ def test_matter_list_costs_the_same_for_1_and_50_matters(client: Client, cast: C
 #   11. the matter's parties,
 #   12-16. why a supervising attorney cannot sign off today (the sign-off rule, set-based):
 #       their vendor memberships, attorney profiles, active bar admissions, walls, and who
-#       holds supervise on the matter.
+#       holds supervise on the matter,
+#   17. for someone without the supervise grant, whether they hold the risk role (their
+#       model permissions): may they compile the supervision file.
 # (Whether the user is a vendor user is asked once per request, by the staff-page check,
 # and counted in the baseline.)
-MATTER_DETAIL_QUERIES = 16
+MATTER_DETAIL_QUERIES = 17
 
 
 def test_matter_detail_costs_the_same_for_1_and_30_tasks(client: Client, cast: Cast) -> None:
