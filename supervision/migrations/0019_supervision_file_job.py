@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('matters', '0009_conflict_grounds_consent_evidence_residency'),
-        ('supervision', '0011_reminder_kinds_of_both_branches'),
+        ("supervision", "0018_qc_signoff_guard_and_defaults"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
