@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import NotEligible
 from lpo_tracker.fields import TaskType
 from matters.models import Task, TaskStatus
@@ -54,7 +54,7 @@ def expire_training(user: User, topic: str = TrainingTopic.DATA_PROTECTION) -> N
     """Replace the member's current training of `topic` by one that ended yesterday."""
     member = member_of(user)
     StaffTraining.objects.filter(member=member, topic=topic).delete()
-    today = timezone.localdate()
+    today = firm_today()
     f.train(member, topics=(topic,), completed_on=today - dt.timedelta(days=400),
             expires_on=today - dt.timedelta(days=1))
 
