@@ -41,6 +41,7 @@ def test_after_reassignment_the_new_vendor_sees_none_of_the_old_versions(cast: C
     engagement_c = f.cleared_engagement(actor=cast.staff_on, matter=cast.matter, vendor=vendor_c)
     task_reassign(actor=cast.staff_on, task=task, engagement=engagement_c, reason="Capacity")
     vendor_c_user = f.vendor_user(vendor_c, "vendor_c")
+    f.acknowledge(vendor_c_user, cast.matter)  # the new vendor's first access to the matter
     client = Client()
     client.force_login(vendor_c_user)
 

@@ -41,8 +41,9 @@ from vendors.staff import (
 pytestmark = pytest.mark.django_db
 
 DAY = dt.date(2026, 6, 1)
-# The vendor page: its 13 queries before the people section, plus the section's three.
-VENDOR_PAGE_QUERIES = 16
+# The vendor page: its 16 queries before the people section (with the diligence banner and
+# the QC inspection panel), plus the section's three.
+VENDOR_PAGE_QUERIES = 19
 
 
 def client_for(user: Any) -> Client:
