@@ -110,8 +110,8 @@ class DiligenceFactory(factory.django.DjangoModelFactory[DueDiligenceRecord]):
     evidence_name = "evidence.pdf"
     evidence_sha256 = factory.Sequence(
         lambda n: hashlib.sha256(f"diligence evidence {n}".encode()).hexdigest())
-    valid_from = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=200))
-    expires_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=200))
+    valid_from = factory.LazyFunction(lambda: firm_today() - dt.timedelta(days=200))
+    expires_on = factory.LazyFunction(lambda: firm_today() + dt.timedelta(days=200))
 
 
 def vetted_vendor(**kwargs: Any) -> Vendor:
@@ -134,7 +134,7 @@ def attorney(username: str, *, lapsed: bool = False, jurisdiction: str = "New Yo
              ) -> User:
     user = UserFactory.create(username=username)
     profile = AttorneyProfile.objects.create(user=user, title="Partner")
-    today = timezone.localdate()
+    today = firm_today()
     BarAdmission.objects.create(
         attorney=profile,
         jurisdiction=jurisdiction,

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import NotEligible, RuleViolation
 from matters.models import ConflictCheckStatus, Engagement, Matter, MatterStatus, Task, TaskStatus
 from matters.services import (
@@ -34,7 +35,7 @@ YESTERDAY = dt.timedelta(days=-1)
 def _expire(engagement: Engagement, kind: str) -> None:
     """Only an expired record of `kind` is left (dates are fixed once recorded, so the valid
     one goes and an old one stays)."""
-    today = timezone.localdate()
+    today = firm_today()
     DueDiligenceRecord.objects.filter(vendor=engagement.vendor, kind=kind).delete()
     f.DiligenceFactory.create(vendor=engagement.vendor, kind=kind,
                               valid_from=today - dt.timedelta(days=400),
@@ -69,7 +70,7 @@ def expired_soc2_and_no_iso(cast: Cast) -> Engagement:
 def iso_not_yet_valid(cast: Cast) -> Engagement:
     """SOC 2 expired; the ISO certificate only starts next week."""
     _expire(cast.engagement_a, DiligenceKind.SOC2_TYPE2)
-    today = timezone.localdate()
+    today = firm_today()
     f.DiligenceFactory.create(
         vendor=cast.engagement_a.vendor, kind=DiligenceKind.ISO27001,
         valid_from=today + dt.timedelta(days=7), expires_on=today + dt.timedelta(days=400),
@@ -82,7 +83,7 @@ def conflict_check_pending(cast: Cast) -> Engagement:
                                    vendor=cast.engagement_b.vendor, scope="Overflow")
     return engagement_record_consent(actor=cast.staff_on, engagement=engagement,
                                      given_by="General Counsel",
-                                     given_on=timezone.localdate(), scope="Overflow review",
+                                     given_on=firm_today(), scope="Overflow review",
                                      evidence=f.pdf_upload(name="consent.pdf"))
 
 
@@ -104,7 +105,7 @@ def consent_missing(cast: Cast) -> Engagement:
 
 def matter_closed(cast: Cast) -> Engagement:
     Matter.objects.filter(pk=cast.matter.pk).update(status=MatterStatus.CLOSED,
-                                                    closed_on=timezone.localdate())
+                                                    closed_on=firm_today())
     return Engagement.objects.select_related("matter").get(pk=cast.engagement_a.pk)
 
 
@@ -119,7 +120,7 @@ def engagement_closed(cast: Cast) -> Engagement:
 
 
 def _today() -> str:
-    return f"{timezone.localdate():%d %b %Y}"
+    return f"{firm_today():%d %b %Y}"
 
 
 # name → (break one precondition, fragments the refusal must contain)
@@ -202,7 +203,7 @@ def test_assignment_lists_every_missing_precondition_at_once(cast: Cast) -> None
 
 def test_expired_soc2_with_valid_iso27001_passes(cast: Cast) -> None:
     _expire(cast.engagement_a, DiligenceKind.SOC2_TYPE2)
-    today = timezone.localdate()
+    today = firm_today()
     f.DiligenceFactory.create(
         vendor=cast.engagement_a.vendor, kind=DiligenceKind.ISO27001,
         valid_from=today - dt.timedelta(days=30), expires_on=today + dt.timedelta(days=335),

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
 from matters.closing import engagement_end, matter_close, matter_close_blockers
 from matters.models import EngagementStatus, Matter, MatterStatus, Task, TaskStatus
@@ -52,7 +52,7 @@ def test_the_matter_closes_once_everything_is_done_and_the_close_is_audited(cast
     finish(cast)
     matter = matter_close(actor=cast.staff_on, matter=cast.matter, note="All work delivered")
 
-    assert (matter.status, matter.closed_on) == (MatterStatus.CLOSED, timezone.localdate())
+    assert (matter.status, matter.closed_on) == (MatterStatus.CLOSED, firm_today())
     event = AuditEvent.objects.get(action="matter.closed")
     assert event.after is not None and event.after["note"] == "All work delivered"
     assert AuditEvent.objects.filter(action="engagement.ended").count() == 1

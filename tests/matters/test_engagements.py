@@ -13,9 +13,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import RuleViolation
 from matters.conflicts import compare_names, conflict_search, normalise_name
 from matters.models import Client as LawClient
@@ -142,7 +142,7 @@ def _new_engagement(cast: Cast, **vendor_fields: Any) -> Engagement:
 def test_assignment_needs_a_cleared_conflict_check(cast: Cast) -> None:
     engagement = _new_engagement(cast)
     engagement_record_consent(actor=cast.staff_on, engagement=engagement, given_by="GC",
-                              given_on=timezone.localdate(), scope="Review",
+                              given_on=firm_today(), scope="Review",
                               evidence=f.pdf_upload(name="consent.pdf"))
     with pytest.raises(RuleViolation, match=r"conflict check .* is not done yet"):
         task_assign(actor=cast.staff_on, task=cast.task, engagement=engagement)
@@ -166,7 +166,7 @@ def test_assignment_needs_the_clients_consent_where_the_matter_requires_it(cast:
         task_assign(actor=cast.staff_on, task=cast.task, engagement=engagement)
     assert Task.objects.get(pk=cast.task.pk).status == TaskStatus.DRAFT
     engagement = engagement_record_consent(actor=cast.staff_on, engagement=engagement,
-                                           given_by="Jane Roe, GC", given_on=timezone.localdate(),
+                                           given_by="Jane Roe, GC", given_on=firm_today(),
                                            scope="Second-level review",
                                            evidence=f.pdf_upload(name="consent.pdf"))
     assert task_assign(actor=cast.staff_on, task=cast.task,
@@ -201,7 +201,7 @@ def test_the_gates_hold_over_http_too(cast: Cast) -> None:
     assert client.post(check_url, {"result": ConflictCheckStatus.CLEARED}).status_code == 302
 
     consent_url = reverse("engagements:consent", args=[engagement.pk])
-    data = {"given_by": "Jane Roe, General Counsel", "given_on": timezone.localdate(),
+    data = {"given_by": "Jane Roe, General Counsel", "given_on": firm_today(),
             "scope": "Second-level review by the named provider"}
     missing = client.post(consent_url, data)
     assert missing.status_code == 400 and missing.context["consent_form"].errors["evidence"]
@@ -225,7 +225,7 @@ def test_consent_evidence_download_is_for_firm_users_on_the_matter(cast: Cast) -
     engagement = cast.engagement_a
     client = client_for(cast.staff_on)
     client.post(reverse("engagements:consent", args=[engagement.pk]), {
-        "given_by": "GC", "given_on": timezone.localdate(), "scope": "Review",
+        "given_by": "GC", "given_on": firm_today(), "scope": "Review",
         "evidence": evidence_pdf("I consent", "consent.pdf")})
     url = reverse("engagements:consent_evidence", args=[engagement.pk])
     response = client.get(url)

@@ -12,9 +12,9 @@ import pytest
 from django.core import mail
 from django.test import Client as HttpClient
 from django.urls import reverse
-from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import NotEligible, RuleViolation
 from matters.conflicts import conflict_search
 from matters.intake import (
@@ -158,7 +158,7 @@ def test_intake_finds_a_party_that_is_the_vendor_itself(cast: Cast) -> None:
 def test_matter_intake_opens_the_matter_with_people_parties_and_calendar(cast: Cast) -> None:
     matter = matter_intake(actor=cast.admin, draft=draft(cast))
 
-    assert matter.number.startswith(f"{timezone.localdate().year}-")
+    assert matter.number.startswith(f"{firm_today().year}-")
     roles = set(MatterMembership.objects.filter(matter=matter)
                 .values_list("user__username", "role"))
     assert roles == {("attorney", MatterRole.SUPERVISING_ATTORNEY),

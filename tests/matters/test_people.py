@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from matters.models import EthicalWall, MatterMembership, MatterRole, TaskStatus
 from matters.services import matter_member_add, wall_add
 from supervision.models import Notification, ReminderKind
@@ -71,7 +72,7 @@ def test_removing_a_supervising_attorney_revokes_supervise_and_tells_them(
 
     assert not MatterMembership.objects.filter(matter=cast.matter, user=cast.attorney2).exists()
     assert attorney_standing(user=cast.reload(cast.attorney2), matter=cast.matter,
-                             day=timezone.localdate()).blockers == [
+                             day=firm_today()).blockers == [
         f"You are not a supervising attorney on matter {cast.matter.number}."]
     assert notices_of(cast.attorney2) == [
         f"You no longer supervise matter {cast.matter.number}"]
@@ -131,7 +132,7 @@ def test_a_screened_supervisor_cannot_sign_off_and_the_page_says_why(
 
     # The lapsed attorney is flagged with the sign-off rule's own reason.
     reason = attorney_standing(user=cast.lapsed_attorney, matter=cast.matter,
-                               day=timezone.localdate()).blockers[0]
+                               day=firm_today()).blockers[0]
     name = cast.lapsed_attorney.get_full_name()
     assert reason.startswith("You have no bar admission active on")
     assert reason.replace("You have", f"{name} has") in page

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import NotEligible, RuleViolation
 from matters.models import MatterRole, PracticeArea, Task, TaskStatus
 from matters.selectors import (
@@ -413,7 +414,7 @@ REFUSALS: dict[str, Refusal] = {
     "engagement_record_consent by an attorney without change": Refusal(
         lambda w: engagement_record_consent(
             actor=_user(w, "attorney"), engagement=w.cast.engagement_a, given_by="GC",
-            given_on=timezone.localdate(), scope="All", evidence=f.pdf_upload()),
+            given_on=firm_today(), scope="All", evidence=f.pdf_upload()),
         NotEligible, "not allowed to record client consent"),
     "submission_create by staff off the matter": Refusal(
         lambda w: submission_create(actor=_user(w, "staff_off"), task=w.in_review,

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from matters.models import (
     ConflictCheckStatus,
     Engagement,
@@ -529,8 +530,8 @@ def test_audit_export_contains_the_events_and_is_itself_audited(
     client: Client, cast: Cast
 ) -> None:
     login(client, cast.attorney)
-    today = timezone.localdate().isoformat()
-    yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    today = firm_today().isoformat()
+    yesterday = (firm_today() - dt.timedelta(days=1)).isoformat()
     response = client.get(URLS["audit_export"](cast), {"start": yesterday, "end": today})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")

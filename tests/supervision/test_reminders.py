@@ -30,6 +30,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from matters.models import DueDateKind, Task, TaskStatus
 from matters.services import task_assign, task_change_due_date, task_start
 from supervision import services as supervision_services
@@ -481,7 +482,7 @@ def test_renewed_diligence_is_not_chased(cast: Cast) -> None:
     vendor = cast.engagement_a.vendor
     vendor.manager = cast.staff_on
     vendor.save(update_fields=["manager"])
-    expires = timezone.localdate() + dt.timedelta(days=10)
+    expires = firm_today() + dt.timedelta(days=10)
     f.DiligenceFactory.create(vendor=vendor, kind=DiligenceKind.INSURANCE, expires_on=expires)
     f.DiligenceFactory.create(vendor=vendor, kind=DiligenceKind.INSURANCE,
                        expires_on=expires + dt.timedelta(days=365))

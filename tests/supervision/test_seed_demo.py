@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
 from lpo_tracker.audit.services import audit_verify_chain
+from lpo_tracker.clock import firm_today
 from lpo_tracker.fields import ConfirmationMethod, TaskType
 from lpo_tracker.signin.policy import mfa_required_for
 from matters.models import (
@@ -124,7 +125,7 @@ class TestSeededDemo:
         assert all(policy.reminder_offsets_hours for policy in policies)
 
     def test_one_vendor_is_blocked_because_its_soc2_report_expired(self, seeded: str) -> None:
-        today = timezone.localdate()
+        today = firm_today()
         blocked = {vendor: vendor_assignment_blockers(vendor, day=today)
                    for vendor in Vendor.objects.all()}
         blocked = {vendor: reasons for vendor, reasons in blocked.items() if reasons}
@@ -150,7 +151,7 @@ class TestSeededDemo:
         lapsed = User.objects.get(username=demo.LAPSED_ATTORNEY)
         licensed = User.objects.get(username="eleanor.hale")
         assert not BarAdmission.objects.filter(attorney__user=lapsed).active_on(
-            timezone.localdate()).exists()
+            firm_today()).exists()
         task = Task.objects.filter(status=TaskStatus.IN_REVIEW, matter__memberships__user=lapsed,
                                    matter__responsible_attorney=licensed).first()
         assert task is not None
@@ -164,7 +165,7 @@ class TestSeededDemo:
 
         assert not refused.eligible
         assert refused.blockers == [
-            f"You have no bar admission active on {timezone.localdate():%d %b %Y}; sign-off needs "
+            f"You have no bar admission active on {firm_today():%d %b %Y}; sign-off needs "
             "a licensed attorney."
         ]
         assert allowed.eligible

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
 from matters.models import MatterRole, Task, TaskStatus
 from matters.selectors import get_task_for
@@ -128,7 +129,7 @@ def test_bar_admission_expiring_tomorrow_still_counts_today_but_not_the_day_afte
     cast: Cast,
 ) -> None:
     task = in_review(cast)
-    today = timezone.localdate()
+    today = firm_today()
     BarAdmission.objects.filter(attorney__user=cast.attorney).update(expires_on=today)
 
     assert signoff_eligibility(user=cast.attorney, task=task, submission=None).eligible

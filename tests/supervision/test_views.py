@@ -19,6 +19,7 @@ from django.utils.html import escape
 from pytest_django import Settings
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from matters.models import Task, TaskStatus
 from supervision.models import Notification, ReminderKind, Review, SignOff, Submission
 from supervision.selectors import review_queue_for
@@ -789,15 +790,13 @@ def test_header_badge_counts_unread(cast: Cast) -> None:
 def test_dashboard_flags_open_tasks_of_a_vendor_whose_diligence_lapsed(cast, client):
     import datetime as dt
 
-    from django.utils import timezone
-
     from matters.models import TaskStatus
     from vendors.models import DiligenceKind, DueDiligenceRecord
 
     task = cast.advance(cast.task, TaskStatus.IN_PROGRESS)
     f.redate_diligence(DueDiligenceRecord.objects.filter(
         vendor=cast.engagement_a.vendor, kind=DiligenceKind.SOC2_TYPE2
-    ), expires_on=timezone.localdate() - dt.timedelta(days=1))
+    ), expires_on=firm_today() - dt.timedelta(days=1))
     client.force_login(cast.staff_on)
 
     response = client.get("/")

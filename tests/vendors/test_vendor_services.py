@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.errors import InvalidTransition, NotEligible, RuleViolation
 from lpo_tracker.fields import TaskType
 from tests import factories as f
@@ -187,7 +187,7 @@ def test_only_vendor_managers_record_diligence_and_vendor_users_never() -> None:
 def test_revoking_a_record_blocks_new_work_at_once_and_is_audited() -> None:
     manager = vendor_manager()
     vendor = f.vetted_vendor()
-    today = timezone.localdate()
+    today = firm_today()
     assert vendor_assignment_blockers(vendor, day=today) == []
     nda = DueDiligenceRecord.objects.get(vendor=vendor, kind=DiligenceKind.NDA)
     diligence_record_revoke(actor=manager, record=nda, reason="Agreement terminated")

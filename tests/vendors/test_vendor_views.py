@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from lpo_tracker.audit.models import AuditEvent
+from lpo_tracker.clock import firm_today
 from lpo_tracker.fields import TaskType
 from tests import factories as f
 from tests.vendors.builders import evidence_pdf, new_vendor, plain_user, rate_card, vendor_manager
@@ -61,7 +61,7 @@ def people() -> dict[str, Any]:
 def _record(people: dict[str, Any]) -> DueDiligenceRecord:
     return diligence_record_add(
         actor=people["manager"], vendor=people["vendor"], kind=DiligenceKind.ISO27001,
-        valid_from=timezone.localdate(), expires_on=timezone.localdate() + dt.timedelta(days=90),
+        valid_from=firm_today(), expires_on=firm_today() + dt.timedelta(days=90),
         evidence=evidence_pdf("ISO certificate", name="iso-27001.pdf"), reference="ISO-1",
     )
 
@@ -124,7 +124,7 @@ def test_unknown_vendor_and_record_ids_are_404_for_managers(people: dict[str, An
 
 
 def _fleet() -> dict[str, Vendor]:
-    today = timezone.localdate()
+    today = firm_today()
     current = f.vetted_vendor(name="Current Co", headquarters_country="IN", countries=["IN"],
                               service_lines=[TaskType.DOCUMENT_REVIEW])
     expiring = new_vendor(name="Expiring Ltd", headquarters_country="PH",
@@ -200,7 +200,7 @@ def test_list_costs_the_same_queries_for_three_vendors_or_thirty(
 
 def test_detail_shows_records_with_their_computed_status(people: dict[str, Any]) -> None:
     vendor = people["vendor"]
-    today = timezone.localdate()
+    today = firm_today()
     f.DiligenceFactory.create(vendor=vendor, kind=DiligenceKind.INSURANCE, valid_from=today
                        - dt.timedelta(days=400), expires_on=today - dt.timedelta(days=5))
     _record(people)
