@@ -36,6 +36,7 @@ through both of its thresholds during the run. Keep the load gentle on a shared 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -121,6 +122,8 @@ class Soak:
     missed_samples: list[str] = field(default_factory=list)
     lost_samples: list[int] = field(default_factory=list)
     missed_checked_after_minutes: float = 0.0
+    check_errors: int = 0
+    check_error_samples: list[str] = field(default_factory=list)
     finished: bool = False
     stopped_cleanly: bool | None = None
     verdict: str = "RUNNING"
@@ -260,7 +263,7 @@ def web_answers(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=30) as r:
             return bool(r.status == 200)
-    except (urllib.error.URLError, OSError):
+    except Exception:  # any failure to answer counts as a web failure
         return False
 
 
@@ -289,10 +292,12 @@ def write_summary(out: Path, soak: Soak) -> None:
         ]
     for title, samples in (("Crash lines", soak.crash_lines), ("Missed", soak.missed_samples),
                            ("Lost notification ids", soak.lost_samples),
-                           ("Load errors", soak.load_error_samples)):
+                           ("Load errors", soak.load_error_samples),
+                           ("Check errors", soak.check_error_samples)):
         if samples:
             lines += [f"## {title}", "", *(f"- `{s}`" for s in samples[:20]), ""]
-    lines += [f"Checks so far: {len(soak.checks)}; finished: {soak.finished}; stopped "
+    lines += [f"Checks so far: {len(soak.checks)} ({soak.check_errors} failed and were "
+              f"retried); finished: {soak.finished}; stopped "
               f"cleanly: {soak.stopped_cleanly}.", ""]
     (out / "summary.md").write_text("\n".join(lines))
 
@@ -319,7 +324,8 @@ def run(args: argparse.Namespace) -> int:
     smtp.start()
     log = out / "stack.log"
     code = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,  # noqa: S607
-                          capture_output=True, check=False).stdout.strip() or str(ROOT)
+                          capture_output=True, check=False).stdout.strip() \
+        or os.environ.get("SOAK_CODE", str(ROOT))
     soak = Soak(started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 minutes=args.minutes, port=args.port, var_dir=str(var_dir), code=code)
     with log.open("wb") as stream:
@@ -366,17 +372,19 @@ def run(args: argparse.Namespace) -> int:
             if not web_answers(args.port):
                 web_failures += 1
             if time.monotonic() >= next_check:
-                record_check(soak, sink, log, stack, grace, started, tasks, submissions,
-                             load_errors, web_failures)
-                write_summary(out, soak)
+                safe_check(out, soak, sink, log, stack, grace, started, tasks, submissions,
+                           load_errors, web_failures)
                 next_check += args.check_every
             time.sleep(args.interval)
         # Let the last sweeps run before the final count: everything created is due by then.
         settle_end = time.monotonic() + args.settle
         while time.monotonic() < settle_end and stack.poll() is None:
             time.sleep(5)
-        record_check(soak, sink, log, stack, grace, started, tasks, submissions, load_errors,
-                     web_failures)
+        for _attempt in range(5):  # the final count must happen: retry a locked database
+            if safe_check(out, soak, sink, log, stack, grace, started, tasks, submissions,
+                          load_errors, web_failures):
+                break
+            time.sleep(10)
     finally:
         if stack.poll() is None:
             os.killpg(stack.pid, signal.SIGINT)
@@ -396,6 +404,22 @@ def run(args: argparse.Namespace) -> int:
         soak.verdict = "PASS" if ok else "FAIL"
         write_summary(out, soak)
     return 0 if soak.verdict == "PASS" else 1
+
+
+def safe_check(out: Path, soak: Soak, *args: Any) -> bool:
+    """One check and summary; a failure of the check itself (say SQLite busy under load) is
+    recorded and retried at the next check instead of ending the soak."""
+    try:
+        record_check(soak, *args)
+    except Exception:
+        soak.check_errors += 1
+        soak.check_error_samples.append(traceback.format_exc(limit=3)[-600:])
+        ok = False
+    else:
+        ok = True
+    with contextlib.suppress(OSError):
+        write_summary(out, soak)
+    return ok
 
 
 def record_check(soak: Soak, sink: Sink, log: Path, stack: subprocess.Popen[bytes],

@@ -9,20 +9,24 @@ exactly the queries the matter pages add and do not break when the layout change
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from matters.models import MatterRole, TaskStatus
 from matters.services import matter_member_add
 from tests import factories as f
 from tests.conftest import Cast
+from tests.query_counts import fresh_last_seen
 
 pytestmark = pytest.mark.django_db
 
 
 def count_queries(client: Client, url: str) -> int:
+    fresh_last_seen(client)  # the session's once-a-minute stamp is not the page's cost
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, url
@@ -93,3 +97,17 @@ def test_matter_detail_costs_the_same_for_1_and_30_tasks(client: Client, cast: C
     thirty_tasks = count_queries(client, url)
 
     assert one_task == thirty_tasks == baseline + MATTER_DETAIL_QUERIES
+
+
+def test_a_count_does_not_depend_on_the_time_between_two_measurements(
+    client: Client, cast: Cast
+) -> None:
+    """On a loaded machine minutes pass between two counts of one test; the session's
+    once-a-minute last-seen stamp must not show up as a cost of the page (tests/query_counts)."""
+    client.force_login(cast.staff_on)
+    url = reverse("matters:list")
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        first = count_queries(client, url)
+        clock.shift(120)
+        second = count_queries(client, url)
+    assert first == second
