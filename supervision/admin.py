@@ -403,5 +403,6 @@ class CalendarFeedAdmin(ViewOnlyAdmin):
 
 
 # Quality control of bulk work: its admin lives with it.
-import supervision.qc.admin  # noqa: E402, F401
+import supervision.qc.admin  # noqa: E402
+import supervision.supervision_file.admin  # noqa: E402, F401
 from supervision import staff_admin  # noqa: E402, F401  (registers the acknowledgement and rating admins)

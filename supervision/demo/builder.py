@@ -89,6 +89,7 @@ from supervision.models import (
     SlaPolicy,
     Submission,
 )
+from supervision.qc.rules import defaults_ensure as qc_defaults_ensure
 from supervision.services import (
     latest_submission,
     review_request_changes,
@@ -178,6 +179,7 @@ class DemoBuilder:
                                  source="seed_demo")
         try:
             with request_context(context), transaction.atomic():
+                qc_defaults_ensure()  # the QC settings the demo's lots use (a flushed database)
                 self._people()
                 self._policies()
                 self._clients()

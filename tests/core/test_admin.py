@@ -83,6 +83,7 @@ from supervision.qc.models import (
     TaskTypeQc,
 )
 from supervision.qc.rules import defaults_ensure
+from supervision.supervision_file.models import FileStatus, SupervisionFile
 from tests.query_counts import fresh_last_seen
 from vendors.models import (
     ConflictDeclaration,
@@ -318,6 +319,9 @@ def build_world(n: int) -> World:
     # The sweep's watermark: one row per safety net (supervision/reminders/watermark.py).
     SweepWatermark.objects.get_or_create(name="review_waiting",
                                          defaults={"value": timezone.now()})
+    # A supervision file job of the matter (supervision/supervision_file/).
+    SupervisionFile.objects.create(matter=matter, requested_by=attorney,
+                                   status=FileStatus.FAILED, error="Worker stopped")
     audit_record(actor=staff, action="task.created", obj=task, matter_id=matter.pk)
     return World(staff, attorney, matter, vendor, engagement, task, submission, signoff)
 

@@ -327,7 +327,7 @@ def test_a_templates_due_days_stay_in_range(cast: Cast) -> None:
 
 
 def test_the_data_migration_creates_the_four_former_templates_once() -> None:
-    migration = importlib.import_module("matters.migrations.0011_task_templates_from_the_old_list")
+    migration = importlib.import_module("matters.migrations.0013_task_templates_from_the_old_list")
     TaskTemplate.objects.all().delete()
     migration.create_templates(apps, None)
     migration.create_templates(apps, None)

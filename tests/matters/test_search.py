@@ -174,7 +174,7 @@ def test_postgresql_serves_substring_and_trigram_matches_from_the_gin_index(
 def test_every_searched_column_has_its_trigram_index() -> None:
     """Unique names (clients, vendors) also have Django's pattern index, which an empty
     table's planner may prefer; the trigram one must exist all the same."""
-    migration = importlib.import_module("matters.migrations.0012_search_trigram_indexes")
+    migration = importlib.import_module("matters.migrations.0014_search_trigram_indexes")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'search_%%_trgm'"

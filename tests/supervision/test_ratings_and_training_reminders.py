@@ -163,7 +163,7 @@ def test_the_scorecard_shows_the_ratings_in_a_fixed_number_of_queries(
 
 # The scorecard page's queries before the ratings section, plus its two: the means per
 # vendor, the latest comments.
-SCORECARD_QUERIES = 13  # 11 before the section, 2 for it
+SCORECARD_QUERIES = 17  # 11 before the section, 4 for the QC figures, 2 for it
 
 
 def test_a_screened_reader_does_not_see_the_walled_matters_ratings(cast: Cast) -> None:

@@ -81,7 +81,7 @@ class TestSeededDemo:
         assert Client.objects.count() == 3
         assert Matter.objects.count() == 8
         assert Vendor.objects.count() == 3
-        assert 38 <= Task.objects.count() <= 45
+        assert 38 <= Task.objects.count() <= 46
         assert len({matter.time_zone for matter in Matter.objects.all()}) >= 3
         assert all(vendor.members.count() == 1 for vendor in Vendor.objects.all())
         assert "Demo data loaded" in seeded
