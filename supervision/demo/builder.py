@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from lpo_tracker.audit.services import audit_record
+from lpo_tracker.clock import firm_today
 from lpo_tracker.core.context import RequestContext, request_context
 from lpo_tracker.errors import RuleViolation
 from lpo_tracker.fields import ConfirmationMethod
@@ -149,7 +150,7 @@ class DemoBuilder:
 
     def __init__(self) -> None:
         self.now = timezone.now()
-        self.today = timezone.localdate()
+        self.today = firm_today()  # the firm's day, as every rule reads it
         self.users: dict[str, User] = {}
         self.vendors: dict[str, Vendor] = {}
         self.rate_cards: dict[str, RateCard] = {}
